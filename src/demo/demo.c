@@ -1,0 +1,20 @@
+/*
+ * demo.c: the `stavily demo` command.  Placeholder until its issue lands:
+ * it says so and fails rather than pretend to work.
+ */
+#include <stdio.h>
+
+#include "base/cli.h"
+
+static const char usage[] =
+    "usage: stavily demo [--json]\n";
+
+int
+demo_main(int argc, char **argv)
+{
+	if (cli_wants_help(argc, argv)) {
+		fputs(usage, stdout);
+		return EXIT_OK;
+	}
+	return cli_not_implemented("demo");
+}

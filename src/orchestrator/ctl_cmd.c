@@ -1,0 +1,20 @@
+/*
+ * ctl_cmd.c: the `stavily ctl` command.  Placeholder until its issue lands:
+ * it says so and fails rather than pretend to work.
+ */
+#include <stdio.h>
+
+#include "base/cli.h"
+
+static const char usage[] =
+    "usage: stavily ctl [-c orchestrator.yaml | -S SOCKET] ...\n";
+
+int
+ctl_main(int argc, char **argv)
+{
+	if (cli_wants_help(argc, argv)) {
+		fputs(usage, stdout);
+		return EXIT_OK;
+	}
+	return cli_not_implemented("ctl");
+}
