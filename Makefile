@@ -13,7 +13,7 @@
 
 VERSION     := 0.1.0
 BUILD       := build
-VENDOR      := $(BUILD)/vendor
+VENDOR      ?= build/vendor
 MUSL_LIB    := /usr/lib/x86_64-linux-musl
 GIT_COMMIT  := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 FUZZ_SECONDS ?= 60
