@@ -17,6 +17,15 @@ VENDOR      ?= build/vendor
 MUSL_LIB    := /usr/lib/x86_64-linux-musl
 GIT_COMMIT  := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 FUZZ_SECONDS ?= 60
+# V=1 shows full compiler command lines.
+V ?= 0
+ifeq ($(V),0)
+Q := @
+MSG = @printf '  %-6s %s\n'
+else
+Q :=
+MSG = @true
+endif
 
 # Build packages we need from Debian.  Installed automatically when root.
 BUILD_PKGS  := musl-tools gperf dpkg-dev make gcc clang libclang-rt-14-dev openssl python3 file binutils
@@ -78,7 +87,8 @@ $(VENDOR)/host/lib/libseccomp.a: vendor/deps.lock vendor/fetch.sh vendor/build.s
 # --- the program -------------------------------------------------------------
 $(BUILD)/obj/%.o: src/%.c $(VENDOR_STAMP)
 	@mkdir -p $(dir $@)
-	musl-gcc $(MUSL_CFLAGS) -c $< -o $@
+	$(MSG) CC $<
+	$(Q)musl-gcc $(MUSL_CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/version.h: FORCE
 	@mkdir -p $(dir $@)
@@ -92,7 +102,8 @@ $(BUILD)/obj/main.o: $(BUILD)/obj/version.h
 $(BUILD)/obj/main.o: MUSL_CFLAGS += -I$(BUILD)/obj
 
 $(BUILD)/stavily: $(OBJS)
-	$(LINK) -o $@ $(LINK_PRE) $(OBJS) $(LINK_POST)
+	$(MSG) LINK $@
+	$(Q)$(LINK) -o $@ $(LINK_PRE) $(OBJS) $(LINK_POST)
 
 $(BUILD)/stavily.stripped: $(BUILD)/stavily
 	@strip -o $@ $<
@@ -101,13 +112,15 @@ $(BUILD)/stavily.stripped: $(BUILD)/stavily
 # --- test plugins: static musl programs, non-PIE so that they start fast ------
 $(BUILD)/plugins/%: test/plugins/%.c $(VENDOR_STAMP)
 	@mkdir -p $(dir $@)
-	musl-gcc -std=gnu11 -O2 -static -isystem $(KINC) -Wall -Wno-unused-result $< -o $@
+	$(MSG) PLUGIN $@
+	$(Q)musl-gcc -std=gnu11 -O2 -static -isystem $(KINC) -Wall -Wno-unused-result $< -o $@
 
 # --- unit tests: static musl too, they link the library objects --------------
 $(BUILD)/test/%: test/unit/%.c $(LIB_OBJS) test/unit/harness.h
 	@mkdir -p $(dir $@)
-	musl-gcc $(MUSL_CFLAGS) -Itest/unit -c $< -o $@.o
-	$(LINK) -o $@ $(LINK_PRE) $@.o $(LIB_OBJS) $(LINK_POST)
+	$(MSG) TEST $@
+	$(Q)musl-gcc $(MUSL_CFLAGS) -Itest/unit -c $< -o $@.o
+	$(Q)$(LINK) -o $@ $(LINK_PRE) $@.o $(LIB_OBJS) $(LINK_POST)
 
 test: all $(UNIT_BINS)
 	@test/run.sh $(BUILD)
