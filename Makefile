@@ -56,6 +56,9 @@ PLUG_BINS := $(patsubst test/plugins/%.c,$(BUILD)/plugins/%,$(PLUG_SRCS))
 FUZZ_SRCS := $(sort $(wildcard test/fuzz/fuzz_*.c))
 VENDOR_STAMP := $(VENDOR)/musl/lib/libseccomp.a
 
+# Keep objects built by pattern rules (make would delete them as intermediates).
+.SECONDARY:
+
 .PHONY: all deps test unit integration demo asan fuzz bench clean distclean
 all: $(BUILD)/stavily.stripped $(PLUG_BINS)
 
@@ -141,10 +144,12 @@ ASAN_OBJS   := $(patsubst src/%.c,$(BUILD)/asan/obj/%.o,$(LIB_SRCS))
 ASAN_LIBS   := -L$(VENDOR)/host/lib -lbearssl -lseccomp -lcjson -linih
 $(BUILD)/asan/obj/%.o: src/%.c $(VENDOR)/host/lib/libseccomp.a
 	@mkdir -p $(dir $@)
-	clang $(ASAN_CFLAGS) -c $< -o $@
+	$(MSG) ASAN $<
+	$(Q)clang $(ASAN_CFLAGS) -c $< -o $@
 $(BUILD)/asan/test/%: test/unit/%.c $(ASAN_OBJS) test/unit/harness.h
 	@mkdir -p $(dir $@)
-	clang $(ASAN_CFLAGS) -Itest/unit $< $(ASAN_OBJS) $(ASAN_LIBS) -o $@
+	$(MSG) ASAN $@
+	$(Q)clang $(ASAN_CFLAGS) -Itest/unit $< $(ASAN_OBJS) $(ASAN_LIBS) -o $@
 asan: $(patsubst test/unit/%.c,$(BUILD)/asan/test/%,$(UNIT_SRCS))
 	@TEST_ONLY=unit TEST_BIN_DIR=$(BUILD)/asan/test test/run.sh $(BUILD)
 
@@ -154,9 +159,11 @@ FUZZ_CFLAGS := -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize
 FUZZ_OBJS   := $(patsubst src/%.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRCS))
 $(BUILD)/fuzz/obj/%.o: src/%.c $(VENDOR)/host/lib/libseccomp.a
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS:-fsanitize=fuzzer,%=-fsanitize=fuzzer-no-link,%) -c $< -o $@
+	$(MSG) FUZZCC $<
+	$(Q)clang $(FUZZ_CFLAGS:-fsanitize=fuzzer,%=-fsanitize=fuzzer-no-link,%) -c $< -o $@
 $(BUILD)/fuzz/%: test/fuzz/%.c $(FUZZ_OBJS)
-	clang $(FUZZ_CFLAGS) $< $(FUZZ_OBJS) $(ASAN_LIBS) -o $@
+	$(MSG) FUZZ $@
+	$(Q)clang $(FUZZ_CFLAGS) $< $(FUZZ_OBJS) $(ASAN_LIBS) -o $@
 fuzz: $(patsubst test/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) test/fuzz/run.sh $(BUILD)/fuzz
 
