@@ -11,7 +11,7 @@
 static const struct command {
 	const char *name;
 	cli_main_fn fn;
-	const char *summary;
+	const char *summary;     /* NULL: hidden from the command list */
 } commands[] = {
 	{ "agent", agent_main, "run, register and inspect an agent" },
 	{ "orchestrator", orchestrator_main, "initialise and run the orchestrator" },
@@ -21,6 +21,8 @@ static const struct command {
 	{ "config", config_main, "check and show configuration files" },
 	{ "audit", audit_main, "verify a tamper-evident audit log" },
 	{ "demo", demo_main, "run orchestrator and agents on loopback and show the whole flow" },
+	/* the demo's sandboxed plugin is this binary itself */
+	{ "demo-plugin", demo_plugin_main, NULL },
 };
 
 static void
@@ -33,7 +35,8 @@ usage(FILE *f)
 	      "       stavily --version\n\n"
 	      "commands:\n", f);
 	for (i = 0; i < ARRAY_SIZE(commands); i++)
-		fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].summary);
+		if (commands[i].summary != NULL)
+			fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].summary);
 	fputs("\nRun 'stavily COMMAND --help' for a command's options.\n", f);
 }
 

@@ -27,6 +27,7 @@ int cert_main(int argc, char **argv);
 int config_main(int argc, char **argv);
 int audit_main(int argc, char **argv);
 int demo_main(int argc, char **argv);
+int demo_plugin_main(int argc, char **argv);
 
 /* True when argv[1..] asks for help ("--help", "-h" or "help"), in which case
  * the command prints its usage on stdout and exits 0. */

@@ -1,0 +1,184 @@
+#!/bin/bash
+# bench/sandbox.sh: start latency of a static hello plugin under the sandbox,
+# side by side with the floor and with bubblewrap and firejail (issue 3,
+# "Benchmark").  Prints a markdown table and writes bench/results-sandbox.md.
+# Never a test: nothing here asserts a timing.
+#
+#   BUILD=build bench/sandbox.sh        (what `make bench` runs)
+#
+# Environment: BUILD (default build), STAVILY, PLUGINS, BENCH_RUNS (default
+# 300, at least 300 for the published table), BENCH_ROW_SECONDS (time budget
+# of one row, default 20: a row stops early and says how many runs it made),
+# BENCH_SYSCALLS (calls per round-trip measurement, default 20000).
+#
+# Rows:
+#   floor            bench/launcher: fork + exec of the plugin + wait
+#   two-level floor  launcher running launcher running the plugin: what a
+#                    whole-process sandbox (`stavily sandbox run`) must add
+#                    its own work to
+#   in-process spawn `stavily sandbox bench-spawn -n N [--set ...] -- PROGRAM`
+#                    if the binary has it (the agent's path); else n/a
+#   sandbox run      `stavily sandbox run` (brief's policy) as a whole
+#                    process, namespaces=off and namespaces=required
+#   bwrap            bwrap --unshare-all (user, ipc, pid, net, uts, cgroup)
+#   firejail         firejail --noprofile --net=none
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$top/$BUILD ;; esac
+STAVILY=${STAVILY:-$BUILD/stavily}
+PLUGINS=${PLUGINS:-$BUILD/plugins}
+RUNS=${BENCH_RUNS:-300}
+ROWSEC=${BENCH_ROW_SECONDS:-20}
+NSYS=${BENCH_SYSCALLS:-20000}
+OUT=$top/bench/results-sandbox.md
+BDIR=$BUILD/bench
+mkdir -p "$BDIR"
+
+LAUNCHER=$BDIR/launcher
+if ! musl-gcc -static -O2 -Wall -Wextra -Werror -o "$LAUNCHER" "$top/bench/launcher.c"; then
+    echo "bench/sandbox.sh: cannot build bench/launcher.c" >&2
+    exit 1
+fi
+HELLO=$PLUGINS/hello
+HOSTILE=$PLUGINS/hostile
+for p in hello hostile; do
+    if [ ! -x "$PLUGINS/$p" ]; then
+        musl-gcc -std=gnu11 -O2 -static -Wall -o "$BDIR/$p" "$top/test/plugins/$p.c" || exit 1
+        eval "$(echo "$p" | tr a-z A-Z)=\$BDIR/\$p"
+    fi
+done
+
+# bubblewrap and firejail: installed by the bench setup when missing (root only)
+missing=""
+command -v bwrap >/dev/null 2>&1 || missing="$missing bubblewrap"
+command -v firejail >/dev/null 2>&1 || missing="$missing firejail"
+if [ -n "$missing" ] && [ "$(id -u)" = 0 ]; then
+    echo "bench: installing$missing" >&2
+    DEBIAN_FRONTEND=noninteractive timeout 150 apt-get -q install -y --no-install-recommends $missing >/dev/null 2>&1 ||
+        { DEBIAN_FRONTEND=noninteractive timeout 60 apt-get -q update >/dev/null 2>&1 &&
+          DEBIAN_FRONTEND=noninteractive timeout 150 apt-get -q install -y --no-install-recommends $missing >/dev/null 2>&1; } ||
+        echo "bench: could not install$missing" >&2
+fi
+
+# measure LABEL CMD...: one row; sets P50/P99/NOTE
+declare -a ROWS
+floor50=""; two50=""; ns_off50=""; ns_req50=""; bwrap50=""
+measure() {
+    label=$1; shift
+    line=$(timeout $((ROWSEC + 30)) "$LAUNCHER" -n "$RUNS" -t "$ROWSEC" "$@" 2>/dev/null)
+    runs=$(sed -n 's/.*runs=\([0-9]*\).*/\1/p' <<<"$line")
+    fails=$(sed -n 's/.*fails=\([0-9]*\).*/\1/p' <<<"$line")
+    P50=$(sed -n 's/.*p50_us=\([0-9]*\).*/\1/p' <<<"$line")
+    P99=$(sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$line")
+    status=$(sed -n 's/.*status=\([0-9]*\).*/\1/p' <<<"$line")
+    NOTE=""
+    if [ -z "$runs" ]; then
+        P50=""; P99=""; NOTE="did not run"
+    elif [ "$fails" = "$runs" ]; then
+        P50=""; P99=""; NOTE="every run failed (exit status $status)"
+    else
+        [ "$fails" != 0 ] && NOTE="$fails of $runs runs failed (exit status $status)"
+        [ "$runs" -lt "$RUNS" ] && NOTE="${NOTE:+$NOTE; }only $runs runs in ${ROWSEC}s"
+    fi
+    add_row "$label" "$P50" "$P99" "${runs:-0}" "$NOTE"
+}
+fmt_ms() { [ -n "$1" ] && awk -v u="$1" 'BEGIN { printf "%.3f", u / 1000 }' || echo "n/a"; }
+add_row() { # label p50_us p99_us runs note
+    ROWS+=("| $1 | $(fmt_ms "$2") | $(fmt_ms "$3") | $4 | ${5:-} |")
+}
+
+# --- start latency -------------------------------------------------------------
+measure "floor: launcher fork+exec+wait" "$HELLO"; floor50=$P50
+measure "two-level floor: launcher -> launcher -> plugin" "$LAUNCHER" "$HELLO"; two50=$P50
+
+# in-process spawn: only through a bench entry of the binary itself
+inproc_note=""
+for ns in off required; do
+    line=$(timeout 120 "$STAVILY" sandbox bench-spawn -n "$RUNS" --set namespaces=$ns -- "$HELLO" 2>/dev/null | grep 'p50_us=' | tail -n1)
+    if [ -n "$line" ]; then
+        P50=$(sed -n 's/.*p50_us=\([0-9]*\).*/\1/p' <<<"$line")
+        P99=$(sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$line")
+        runs=$(sed -n 's/.*runs=\([0-9]*\).*/\1/p' <<<"$line")
+        add_row "in-process spawn, brief's policy, namespaces=$ns" "$P50" "$P99" "${runs:-?}" ""
+        [ $ns = off ] && inproc_off50=$P50 || inproc_req50=$P50
+    else
+        inproc_note="the binary has no \`sandbox bench-spawn\` entry (in-process spawn needs an API call, not a process)"
+        add_row "in-process spawn, brief's policy, namespaces=$ns" "" "" 0 "n/a: $inproc_note"
+        [ $ns = off ] && inproc_off50="" || inproc_req50=""
+    fi
+done
+
+measure "stavily sandbox run, namespaces=off" \
+    "$STAVILY" sandbox run --events /dev/null --set namespaces=off -- "$HELLO"; ns_off50=$P50
+measure "stavily sandbox run, namespaces=required" \
+    "$STAVILY" sandbox run --events /dev/null --set namespaces=required -- "$HELLO"; ns_req50=$P50
+
+if command -v bwrap >/dev/null 2>&1; then
+    measure "bwrap --unshare-all ($(bwrap --version 2>/dev/null | head -n1))" \
+        "$(command -v bwrap)" --unshare-all --die-with-parent --ro-bind "$HELLO" /hello /hello
+    bwrap50=$P50
+else
+    add_row "bwrap --unshare-all" "" "" 0 "n/a: bubblewrap not installed"
+fi
+if command -v firejail >/dev/null 2>&1; then
+    measure "firejail --noprofile --net=none ($(firejail --version 2>/dev/null | head -n1 | sed 's/firejail version //'))" \
+        "$(command -v firejail)" --quiet --noprofile --net=none "$HELLO"
+else
+    add_row "firejail" "" "" 0 "n/a: firejail not installed"
+fi
+
+# --- cost of reporting, measured inside the plugin ----------------------------------
+# ns per call of: an allowed syscall (baseline), a blocked one (user
+# notification round trip to the supervisor, answered EPERM, event emitted),
+# an allowed open and a denied open with and without report_fs_denials.
+declare -a COST
+percall() { # LABEL KIND RUN-OPTIONS...
+    label=$1; kind=$2; shift 2
+    all=$(timeout 60 "$STAVILY" sandbox run --events /dev/null --set allowed_syscalls= --set max_violations=0 \
+        --set wall_timeout=30s "$@" -- "$HOSTILE" bench "$kind" "$NSYS" 2>&1)
+    rc=$?
+    l=$(grep '^bench ' <<<"$all")
+    v=$(sed -n 's/.* \([0-9]*\) ns\/call$/\1/p' <<<"$l")
+    [ -n "$l" ] || l="did not run (exit status $rc: $(head -n1 <<<"$all" | tr '|' '/'))"
+    COST+=("| $label | ${v:-n/a} | $l |")
+}
+percall "getpid (allowed, baseline)" getpid
+percall "socket() blocked: notification round trip + event" socket
+percall "open of an allowed file, report_fs_denials=true" open-allowed --set report_fs_denials=true
+percall "open of an allowed file, report_fs_denials=false" open-allowed --set report_fs_denials=false
+percall "open of /etc/passwd (denied), report_fs_denials=true" open-denied --set report_fs_denials=true
+percall "open of /etc/passwd (denied), report_fs_denials=false" open-denied --set report_fs_denials=false
+
+# --- the table ----------------------------------------------------------------------------
+delta() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.3f ms", (a - b) / 1000 }' || echo "n/a"; }
+ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1fx", a / b }' || echo "n/a"; }
+model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
+{
+    echo "# Sandbox start latency ($(date -u +%Y-%m-%d))"
+    echo
+    echo "Machine: $(nproc) CPUs, ${model:-unknown model}, kernel $(uname -r); run as uid $(id -u)."
+    echo "Plugin: static musl hello ($HELLO). $RUNS runs a row (fewer when a row hit its ${ROWSEC}s budget; see the runs column)."
+    echo "Each run is timed from fork to the end of waitpid in bench/launcher (CLOCK_MONOTONIC)."
+    echo
+    echo "| what | p50 ms | p99 ms | runs | note |"
+    echo "| --- | ---: | ---: | ---: | --- |"
+    printf '%s\n' "${ROWS[@]}"
+    echo
+    echo "Against the targets of issue 3 (p50 differences):"
+    echo
+    echo "| comparison | measured | target |"
+    echo "| --- | ---: | --- |"
+    echo "| in-process spawn without namespaces - floor | $(delta "${inproc_off50:-}" "$floor50") | <= +0.5 ms |"
+    echo "| in-process spawn with namespaces - floor | $(delta "${inproc_req50:-}" "$floor50") | <= +2.5 ms |"
+    echo "| \`sandbox run\` namespaces=off - two-level floor | $(delta "$ns_off50" "$two50") | <= +1 ms |"
+    echo "| bwrap --unshare-all / \`sandbox run\` namespaces=required | $(ratio "$bwrap50" "$ns_req50") | >= 2x |"
+    echo
+    echo "Cost of reporting, measured inside the plugin over $NSYS calls (denylist policy, max_violations=0, events to /dev/null):"
+    echo
+    echo "| call | ns/call | plugin's line |"
+    echo "| --- | ---: | --- |"
+    printf '%s\n' "${COST[@]}"
+} >"$OUT.tmp"
+mv "$OUT.tmp" "$OUT"
+cat "$OUT"

@@ -1,0 +1,335 @@
+/* see filter.h */
+#include "sandbox/filter.h"
+
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define PR_SET_SECCOMP_OPT 22     /* <linux/prctl.h> PR_SET_SECCOMP */
+#define TIOCSTI_CMD 0x5412        /* <asm-generic/ioctls.h> TIOCSTI */
+#define PERSONA_QUERY 0xffffffffu /* personality(0xffffffff) only reads */
+#define X32_SYSCALL_BIT 0x40000000
+
+/* Calls whose path arguments are checked for *reporting* (open family,
+ * and link/rename, which could move a file across the allowed set). */
+static bool
+is_fs_reported(int nr)
+{
+	return nr == SYS_open || nr == SYS_openat || nr == SYS_creat || nr == 437 /* openat2 */ ||
+	    nr == SYS_link || nr == SYS_linkat || nr == SYS_rename || nr == SYS_renameat ||
+	    nr == SYS_renameat2;
+}
+
+bool
+sandbox_filter_denies(const struct sandbox_policy *p, int nr)
+{
+	struct sandbox_sysset always;
+
+	memset(&always, 0, sizeof(always));
+	sandbox_syscalls_always_denied(&always);
+	return sandbox_sysset_has(&always, nr) || sandbox_sysset_has(&p->blocked, nr) ||
+	    (p->allowlist && !sandbox_sysset_has(&p->allowed, nr));
+}
+
+bool
+sandbox_filter_fork_allowed(const struct sandbox_policy *p)
+{
+	return !sandbox_sysset_has(&p->blocked, SYS_clone) && !p->blocked.clone_fork &&
+	    (!p->allowlist || p->allowed.clone_fork || sandbox_sysset_has(&p->allowed, SYS_clone));
+}
+
+static bool
+is_exec(int nr)
+{
+	return nr == SYS_execve || nr == SYS_execveat;
+}
+
+static bool
+is_fork(int nr)
+{
+	return nr == SYS_fork || nr == SYS_vfork || nr == SYS_clone;
+}
+
+static bool
+is_dup(int nr)
+{
+	return nr == SYS_dup || nr == SYS_dup2 || nr == SYS_dup3;
+}
+
+enum sandbox_notif_kind
+sandbox_filter_classify(const struct sandbox_policy *p, const struct seccomp_data *d)
+{
+	int nr = d->nr;
+
+	if (d->arch != AUDIT_ARCH_X86_64 || (nr & X32_SYSCALL_BIT))
+		return SANDBOX_NOTIF_FOREIGN_ARCH;
+	if (nr == SYS_clone3)
+		return SANDBOX_NOTIF_CLONE3;
+	if (nr == SYS_clone && (d->args[0] & CLONE_THREAD))
+		return sandbox_sysset_has(&p->blocked, SYS_clone) ? SANDBOX_NOTIF_VIOLATION :
+		    SANDBOX_NOTIF_FORK;
+	if (is_fork(nr))
+		return sandbox_filter_fork_allowed(p) ? SANDBOX_NOTIF_FORK : SANDBOX_NOTIF_VIOLATION;
+	if (sandbox_filter_denies(p, nr))
+		return SANDBOX_NOTIF_VIOLATION;
+	if (is_exec(nr))
+		return SANDBOX_NOTIF_EXEC;
+	if (is_dup(nr))
+		return SANDBOX_NOTIF_DUP;
+	if (p->report_fs_denials && is_fs_reported(nr))
+		return SANDBOX_NOTIF_FS_REPORT;
+	if (p->memory_limit != 0 && ((nr == SYS_mmap && d->args[1] > p->memory_limit) ||
+	    (nr == SYS_mremap && d->args[2] > p->memory_limit)))
+		return SANDBOX_NOTIF_MEMORY;
+	return SANDBOX_NOTIF_VIOLATION;
+}
+
+/* Add one rule; libseccomp refuses a rule whose action equals the default
+ * action, which our callers never ask for, so any error is real. */
+static int
+rule(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n, const struct scmp_arg_cmp *cmp)
+{
+	int r = seccomp_rule_add_exact_array(ctx, action, nr, n, cmp);
+
+	return r == -EEXIST ? 0 : r;
+}
+
+int
+sandbox_filter_build(const struct sandbox_policy *p, bool user_notif, struct sandbox_filter *f,
+    char err[SANDBOX_ERR_LEN])
+{
+	const uint32_t deny = user_notif ? SCMP_ACT_NOTIFY : SCMP_ACT_ERRNO(EPERM);
+	const uint32_t dflt = p->allowlist ? deny : SCMP_ACT_ALLOW;
+	const bool report = user_notif && p->report_fs_denials;
+	const bool memrep = user_notif && p->memory_limit != 0;
+	scmp_filter_ctx ctx = NULL;
+	size_t len = 0;
+	void *buf = NULL;
+	bool thread_ok, fork_ok;
+	int nr, r;
+
+	memset(f, 0, sizeof(*f));
+	/* Our own pre-exec code writes the status word and exits on failure;
+	 * a filter that forbids these could not even report its own start. */
+	if (sandbox_sysset_has(&p->blocked, SYS_write) || sandbox_sysset_has(&p->blocked, SYS_exit_group) ||
+	    sandbox_sysset_has(&p->blocked, SYS_exit) || sandbox_sysset_has(&p->blocked, SYS_rt_sigreturn)) {
+		snprintf(err, SANDBOX_ERR_LEN,
+		    "blocked_syscalls: write, exit, exit_group and rt_sigreturn cannot be blocked");
+		return -EINVAL;
+	}
+	ctx = seccomp_init(dflt);
+	if (ctx == NULL)
+		return -ENOMEM;
+	/* i386 (int 0x80) and x32 calls reach a different table with different
+	 * numbers: never evaluate them against x86-64 rules.  With user
+	 * notification the supervisor kills the process *and* reports the call
+	 * (it sees arch and number); without it the kernel kills.  The x86-64
+	 * filter libseccomp generates sends x32 numbers to this action too. */
+	if ((r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
+	    user_notif ? SCMP_ACT_NOTIFY : SCMP_ACT_KILL_PROCESS)) != 0)
+		goto out;
+	/* We set NO_NEW_PRIVS ourselves, in the documented order. */
+	if ((r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)) != 0)
+		goto out;
+
+	for (nr = 0; nr < SANDBOX_NR_MAX; nr++) {
+		bool denied = sandbox_filter_denies(p, nr);
+		char name[64];
+
+		/* Skip numbers with no syscall: libseccomp rejects them. */
+		sandbox_syscall_name(nr, name, sizeof(name));
+		if (strncmp(name, "nr_", 3) == 0)
+			continue;
+		switch (nr) {
+		case SYS_clone:
+		case SYS_clone3:
+		case SYS_prctl:
+		case SYS_ioctl:
+		case SYS_personality:
+			continue; /* argument rules below */
+		case SYS_execve:
+		case SYS_execveat:
+			/* Always notified: our own first exec must reach the
+			 * supervisor, and allowed ones are continued (the decision
+			 * does not depend on the pointer arguments; Landlock checks
+			 * the file). */
+			if (user_notif) {
+				if (!p->allowlist && (r = rule(ctx, deny, nr, 0, NULL)) != 0)
+					goto out;
+				continue;
+			}
+			break;
+		case SYS_fork:
+		case SYS_vfork:
+			/* Allowed forks are counted against max_processes. */
+			if (user_notif && p->max_processes != 0 && sandbox_filter_fork_allowed(p)) {
+				if (!p->allowlist && (r = rule(ctx, deny, nr, 0, NULL)) != 0)
+					goto out;
+				continue;
+			}
+			break;
+		case SYS_dup:
+		case SYS_dup2:
+		case SYS_dup3:
+			/* Allowed dups are counted against max_open_files. */
+			if (user_notif && p->max_open_files != 0 && !denied) {
+				if (!p->allowlist && (r = rule(ctx, deny, nr, 0, NULL)) != 0)
+					goto out;
+				continue;
+			}
+			break;
+		case SYS_mmap:
+		case SYS_mremap:
+			if (memrep && !denied) {
+				unsigned a = nr == SYS_mmap ? 1 : 2;
+				struct scmp_arg_cmp c = { a, p->allowlist ? SCMP_CMP_LE : SCMP_CMP_GT,
+				    p->memory_limit, 0 };
+
+				if ((r = rule(ctx, p->allowlist ? SCMP_ACT_ALLOW : deny, nr, 1, &c)) != 0)
+					goto out;
+				continue;
+			}
+			break;
+		default:
+			if (report && !denied && is_fs_reported(nr)) {
+				if (!p->allowlist && (r = rule(ctx, deny, nr, 0, NULL)) != 0)
+					goto out;
+				continue;
+			}
+			break;
+		}
+		if (p->allowlist && !denied)
+			r = rule(ctx, SCMP_ACT_ALLOW, nr, 0, NULL);
+		else if (!p->allowlist && denied)
+			r = rule(ctx, deny, nr, 0, NULL);
+		else
+			r = 0;
+		if (r != 0)
+			goto out;
+	}
+
+	/* clone3 keeps its flags in memory BPF cannot read: ENOSYS makes libcs
+	 * fall back to clone, whose flags we can see.  When fork is blocked the
+	 * supervisor answers the ENOSYS itself, so the attempt is reported. */
+	fork_ok = sandbox_filter_fork_allowed(p);
+	if (!fork_ok && user_notif)
+		r = p->allowlist ? 0 : rule(ctx, deny, SYS_clone3, 0, NULL);
+	else
+		r = rule(ctx, SCMP_ACT_ERRNO(ENOSYS), SYS_clone3, 0, NULL);
+	if (r != 0)
+		goto out;
+
+	/* clone: threads stay possible unless "clone" itself is blocked;
+	 * process-creating clone follows the `fork` alias (and is counted
+	 * against max_processes when allowed). */
+	thread_ok = !sandbox_sysset_has(&p->blocked, SYS_clone);
+	if (fork_ok && user_notif && p->max_processes != 0)
+		fork_ok = false; /* notified: the supervisor counts and continues */
+	{
+		struct scmp_arg_cmp thr = SCMP_A0_64(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
+		struct scmp_arg_cmp prc = SCMP_A0_64(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0);
+
+		if (p->allowlist) {
+			if (thread_ok && fork_ok)
+				r = rule(ctx, SCMP_ACT_ALLOW, SYS_clone, 0, NULL);
+			else if (thread_ok)
+				r = rule(ctx, SCMP_ACT_ALLOW, SYS_clone, 1, &thr);
+			else
+				r = 0;
+		} else {
+			if (!thread_ok)
+				r = rule(ctx, deny, SYS_clone, 0, NULL);
+			else if (!fork_ok)
+				r = rule(ctx, deny, SYS_clone, 1, &prc);
+			else
+				r = 0;
+		}
+		if (r != 0)
+			goto out;
+	}
+
+	/* prctl(PR_SET_SECCOMP) and ioctl(TIOCSTI) are always denied; the
+	 * arguments are C ints, so compare the low 32 bits as the kernel does. */
+	{
+		struct scmp_arg_cmp eq = SCMP_A0_32(SCMP_CMP_EQ, PR_SET_SECCOMP_OPT);
+		struct scmp_arg_cmp ne = SCMP_A0_32(SCMP_CMP_NE, PR_SET_SECCOMP_OPT);
+		struct scmp_arg_cmp ieq = SCMP_A1_32(SCMP_CMP_EQ, TIOCSTI_CMD);
+		struct scmp_arg_cmp ine = SCMP_A1_32(SCMP_CMP_NE, TIOCSTI_CMD);
+		struct scmp_arg_cmp p0 = SCMP_A0_32(SCMP_CMP_EQ, 0);
+		struct scmp_arg_cmp pq = SCMP_A0_32(SCMP_CMP_EQ, PERSONA_QUERY);
+		struct scmp_arg_cmp pne = SCMP_A0_32(SCMP_CMP_NE, 0);
+
+		if (p->allowlist) {
+			if (!sandbox_filter_denies(p, SYS_prctl) &&
+			    (r = rule(ctx, SCMP_ACT_ALLOW, SYS_prctl, 1, &ne)) != 0)
+				goto out;
+			if (!sandbox_filter_denies(p, SYS_ioctl) &&
+			    (r = rule(ctx, SCMP_ACT_ALLOW, SYS_ioctl, 1, &ine)) != 0)
+				goto out;
+			if (!sandbox_sysset_has(&p->blocked, SYS_personality) &&
+			    ((r = rule(ctx, SCMP_ACT_ALLOW, SYS_personality, 1, &p0)) != 0 ||
+			    (r = rule(ctx, SCMP_ACT_ALLOW, SYS_personality, 1, &pq)) != 0))
+				goto out;
+		} else {
+			r = sandbox_filter_denies(p, SYS_prctl) ? rule(ctx, deny, SYS_prctl, 0, NULL) :
+			    rule(ctx, deny, SYS_prctl, 1, &eq);
+			if (r != 0)
+				goto out;
+			r = sandbox_filter_denies(p, SYS_ioctl) ? rule(ctx, deny, SYS_ioctl, 0, NULL) :
+			    rule(ctx, deny, SYS_ioctl, 1, &ieq);
+			if (r != 0)
+				goto out;
+			r = sandbox_sysset_has(&p->blocked, SYS_personality) ?
+			    rule(ctx, deny, SYS_personality, 0, NULL) :
+			    rule(ctx, deny, SYS_personality, 1, &pne);
+			if (r != 0)
+				goto out;
+		}
+	}
+
+	if ((r = seccomp_export_bpf_mem(ctx, NULL, &len)) != 0)
+		goto out;
+	buf = malloc(len);
+	if (buf == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	if ((r = seccomp_export_bpf_mem(ctx, buf, &len)) != 0)
+		goto out;
+	f->prog.filter = buf;
+	f->prog.len = (unsigned short)(len / sizeof(struct sock_filter));
+	f->user_notif = user_notif;
+	f->flags = user_notif ? SECCOMP_FILTER_FLAG_NEW_LISTENER : SECCOMP_FILTER_FLAG_LOG;
+	buf = NULL;
+out:
+	if (r != 0 && err[0] == '\0')
+		snprintf(err, SANDBOX_ERR_LEN, "seccomp filter: %s", strerror(-r));
+	free(buf);
+	seccomp_release(ctx);
+	return r;
+}
+
+void
+sandbox_filter_free(struct sandbox_filter *f)
+{
+	if (f == NULL)
+		return;
+	free(f->prog.filter);
+	f->prog.filter = NULL;
+	f->prog.len = 0;
+}
+
+int
+sandbox_filter_load(const struct sandbox_filter *f)
+{
+	long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f->flags, &f->prog);
+
+	return r < 0 ? -errno : (int)r;
+}

@@ -1,0 +1,737 @@
+/*
+ * test_tls_peer: src/tls unit tests and an interop peer.
+ *
+ * Without arguments: self-contained checks.  Certificates come from our own
+ * CA code (crypto/x509.h); our client and our server talk over a socketpair,
+ * both driven by the non-blocking driver from one thread.  Time is faked
+ * through tls_trust.now for the expiry cases.
+ *
+ * With arguments it is a peer for the interop tests
+ * (test/integration/tls_interop.sh):
+ *   test_tls_peer server --cert F --key F [--ca F] --port-file F [--accept N]
+ *       listen on 127.0.0.1 (port chosen by the kernel, written to F), serve
+ *       N connections one after the other: handshake, read a line, answer
+ *       "hello <identity>\n".  One result line per connection on stdout:
+ *       "server: ok identity=... resumed=0|1" or "server: fail reason=R br_err=NAME".
+ *   test_tls_peer client --ca F --host H --port P [--name SNI] [--pin P]
+ *       [--cert F --key F] [--connects N] [--read]
+ *       connect N times with the same client (session resumption), send
+ *       "ping\n" (and with --read print the answer), print "client: ok resumed=0|1 suite=0x...." or
+ *       "client: fail reason=R br_err=NAME"; exit 0 if all succeeded.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "harness.h"
+#include "base/timefmt.h"
+#include "crypto/key.h"
+#include "crypto/pem.h"
+#include "crypto/x509.h"
+#include "http/client.h"
+#include "http/server.h"
+#include "tls/conn.h"
+#include "tls/errname.h"
+#include "tls/verify.h"
+
+/* ---- interop peer ------------------------------------------------------- */
+
+static const char *arg(int argc, char **argv, const char *name)
+{
+	for (int i = 2; i + 1 < argc; i++)
+		if (strcmp(argv[i], name) == 0)
+			return argv[i + 1];
+	return NULL;
+}
+
+static void print_fail(const char *who, const struct tls_failure *f, int rc)
+{
+	printf("%s: fail reason=%s br_err=%s errno=%d rc=%d\n", who,
+	    tls_verify_reason_name(f->verify_reason), f->br_err_name[0] ? f->br_err_name : "none",
+	    f->sys_errno, rc);
+	fflush(stdout);
+}
+
+static int peer_server(int argc, char **argv)
+{
+	const char *cert = arg(argc, argv, "--cert"), *key = arg(argc, argv, "--key");
+	const char *ca = arg(argc, argv, "--ca"), *pf = arg(argc, argv, "--port-file");
+	const char *acc = arg(argc, argv, "--accept");
+	int n = acc ? atoi(acc) : 1;
+	static struct tls_creds creds;
+	static struct tls_trust trust;
+	static struct tls_server sv;
+	int rc, ls;
+
+	if (!cert || !key || !pf) {
+		fprintf(stderr, "usage: test_tls_peer server --cert F --key F [--ca F] --port-file F\n");
+		return 64;
+	}
+	if ((rc = tls_creds_load(&creds, cert, key)) != 0) {
+		fprintf(stderr, "creds: %d\n", rc);
+		return 1;
+	}
+	if (ca && (rc = tls_trust_load_ca_file(&trust, ca, TLS_PEER_CLIENT)) != 0) {
+		fprintf(stderr, "ca: %d\n", rc);
+		return 1;
+	}
+	if (tls_server_init(&sv, ca ? &trust : NULL, &creds, 0) != 0)
+		return 1;
+	sv.handshake_timeout_ms = 5000;
+	sv.io_timeout_ms = 5000;
+	ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(ls, 16) < 0 ||
+	    getsockname(ls, (struct sockaddr *)&sa, &sl) < 0) {
+		perror("listen");
+		return 1;
+	}
+	FILE *f = fopen(pf, "w");
+	if (!f)
+		return 1;
+	fprintf(f, "%u\n", ntohs(sa.sin_port));
+	fclose(f);
+	for (int i = 0; i < n; i++) {
+		int fd = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+		struct tls_conn *c = NULL;
+		struct tls_failure fail;
+		if (fd < 0)
+			return 1;
+		if ((rc = tls_conn_server(&sv, fd, &c, &fail)) != 0) {
+			print_fail("server", &fail, rc);
+			continue;
+		}
+		rc = tls_conn_handshake(c);
+		if (rc) {
+			print_fail("server", tls_conn_failure(c), rc);
+			tls_conn_free(c);
+			continue;
+		}
+		printf("server: ok identity=%s resumed=%d suite=0x%04x\n",
+		    tls_conn_identity(c)[0] ? tls_conn_identity(c) : "-", tls_conn_resumed(c),
+		    tls_conn_suite(c));
+		fflush(stdout);
+		char buf[512];
+		size_t got = 0;
+		/* read one line (bounded) then answer */
+		while (got < sizeof(buf) - 1) {
+			long r = tls_conn_read_some(c, buf + got, sizeof(buf) - 1 - got);
+			if (r <= 0)
+				break;
+			got += (size_t)r;
+			if (memchr(buf, '\n', got))
+				break;
+		}
+		char out[600];
+		int m = snprintf(out, sizeof(out), "hello %s\n",
+		    tls_conn_identity(c)[0] ? tls_conn_identity(c) : "anonymous");
+		if (got > 0 && tls_conn_write_all(c, out, (size_t)m) != 0)
+			printf("server: write failed\n");
+		tls_conn_close(c);
+	}
+	close(ls);
+	tls_server_free(&sv);
+	tls_trust_free(&trust);
+	tls_creds_free(&creds);
+	return 0;
+}
+
+static int peer_client(int argc, char **argv)
+{
+	const char *ca = arg(argc, argv, "--ca"), *host = arg(argc, argv, "--host");
+	const char *port = arg(argc, argv, "--port"), *pin = arg(argc, argv, "--pin");
+	const char *cert = arg(argc, argv, "--cert"), *key = arg(argc, argv, "--key");
+	const char *name = arg(argc, argv, "--name"), *nc = arg(argc, argv, "--connects");
+	static struct tls_creds creds;
+	static struct tls_trust trust;
+	static struct tls_client cl;
+	int n = nc ? atoi(nc) : 1, rc, failures = 0, want_reply = 0;
+
+	for (int i = 2; i < argc; i++)
+		if (strcmp(argv[i], "--read") == 0)
+			want_reply = 1;
+
+	if (!ca || !host || !port) {
+		fprintf(stderr, "usage: test_tls_peer client --ca F --host H --port P ...\n");
+		return 64;
+	}
+	if ((rc = tls_trust_load_ca_file(&trust, ca, TLS_PEER_SERVER)) != 0) {
+		fprintf(stderr, "ca: %d\n", rc);
+		return 1;
+	}
+	if (pin && (rc = tls_trust_add_pin(&trust, pin)) != 0) {
+		fprintf(stderr, "pin: %d\n", rc);
+		return 1;
+	}
+	if (cert && key && (rc = tls_creds_load(&creds, cert, key)) != 0) {
+		fprintf(stderr, "creds: %d\n", rc);
+		return 1;
+	}
+	tls_client_init(&cl, &trust, cert ? &creds : NULL, name ? name : host);
+	cl.connect_timeout_ms = cl.handshake_timeout_ms = cl.io_timeout_ms = 5000;
+	for (int i = 0; i < n; i++) {
+		struct tls_conn *c = NULL;
+		struct tls_failure fail;
+		rc = tls_client_connect(&cl, host, (unsigned)atoi(port), &c, &fail);
+		if (rc) {
+			print_fail("client", &fail, rc);
+			failures++;
+			continue;
+		}
+		printf("client: ok resumed=%d suite=0x%04x\n", tls_conn_resumed(c), tls_conn_suite(c));
+		fflush(stdout);
+		if (tls_conn_write_all(c, "ping\n", 5) != 0)
+			failures++;
+		char buf[256];
+		long r = 0;
+		if (want_reply)
+			r = tls_conn_read_some(c, buf, sizeof(buf) - 1);
+		if (r > 0) {
+			buf[r] = '\0';
+			printf("client: got %s", buf);
+		}
+		tls_conn_close(c);
+	}
+	tls_client_free(&cl);
+	tls_trust_free(&trust);
+	tls_creds_free(&creds);
+	return failures ? 1 : 0;
+}
+
+/* ---- self-contained checks ----------------------------------------------- */
+
+struct pemkey {
+	char *cert;          /* PEM */
+	size_t cert_len;
+	char *key;
+	size_t key_len;
+	unsigned char *der;
+	size_t der_len;
+	struct key_p256 k;
+};
+
+static struct pemkey ca1, ca2, srv, srv_wrong_eku, cli, cli_ca2, cli_noid;
+static int64_t t0;
+static int64_t fake_now;
+static time_t now_fn(void)
+{
+	return (time_t)fake_now;
+}
+
+static int make_ca(struct pemkey *p, const char *cn)
+{
+	struct x509_issue_req req = { .profile = X509_PROFILE_CA, .cn = cn };
+	x509_validity(t0, 3650, &req.not_before, &req.not_after);
+	if (key_generate(&p->k) || x509_issue_ca(&p->k, &req, &p->der, &p->der_len) ||
+	    pem_encode("CERTIFICATE", p->der, p->der_len, &p->cert, &p->cert_len) ||
+	    key_to_pem(&p->k, &p->key, &p->key_len))
+		return -1;
+	return 0;
+}
+
+static int make_leaf(struct pemkey *p, const struct pemkey *ca, int profile, const char *cn,
+    const char *dns, const char *uri)
+{
+	struct x509_sans sans;
+	memset(&sans, 0, sizeof(sans));
+	if (dns && x509_sans_add_dns(&sans, dns))
+		return -1;
+	if (uri && x509_sans_add_uri(&sans, uri))
+		return -1;
+	if (key_generate(&p->k))
+		return -1;
+	struct x509_issue_req req = { .profile = profile, .cn = cn, .pub = p->k.pub, .sans = &sans };
+	x509_validity(t0, 90, &req.not_before, &req.not_after);
+	if (x509_issue_leaf(&ca->k, ca->der, ca->der_len, &req, &p->der, &p->der_len) ||
+	    pem_encode("CERTIFICATE", p->der, p->der_len, &p->cert, &p->cert_len) ||
+	    key_to_pem(&p->k, &p->key, &p->key_len))
+		return -1;
+	return 0;
+}
+
+static int creds_of(struct tls_creds *c, const struct pemkey *p)
+{
+	return tls_creds_from_pem(c, p->cert, p->cert_len, p->key, p->key_len);
+}
+
+/* A client/server pair over a socketpair, pumped from this thread. */
+struct pair {
+	struct tls_conn *c, *s;
+	int rc_c, rc_s;
+};
+
+static int pair_run(struct tls_client *cl, struct tls_server *sv, struct pair *p)
+{
+	int sp[2];
+	memset(p, 0, sizeof(*p));
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+		return -1;
+	if (tls_conn_client(cl, sp[0], &p->c, NULL) || tls_conn_server(sv, sp[1], &p->s, NULL))
+		return -1;
+	for (int i = 0; i < 2000; i++) {
+		if (!p->rc_c)
+			p->rc_c = tls_conn_pump(p->c);
+		if (!p->rc_s)
+			p->rc_s = tls_conn_pump(p->s);
+		if (p->rc_c || p->rc_s) {
+			/* let the other side see the alert / close */
+			for (int k = 0; k < 8; k++) {
+				if (!p->rc_c)
+					p->rc_c = tls_conn_pump(p->c);
+				if (!p->rc_s)
+					p->rc_s = tls_conn_pump(p->s);
+			}
+			break;
+		}
+		if (tls_conn_established(p->c) && tls_conn_established(p->s))
+			break;
+	}
+	return 0;
+}
+
+static void pair_free(struct pair *p)
+{
+	tls_conn_free(p->c);
+	tls_conn_free(p->s);
+	p->c = p->s = NULL;
+}
+
+static int ok_pair(struct pair *p)
+{
+	return p->c && p->s && tls_conn_established(p->c) && tls_conn_established(p->s);
+}
+
+static struct tls_creds c_srv, c_srv_eku, c_cli, c_cli_ca2, c_cli_noid;
+static struct tls_trust tr_client, tr_server, tr_client_ca2;
+static struct tls_server server;
+static int revoke_all;
+static int revoked_cb(void *arg, const unsigned char *serial, size_t len)
+{
+	(void)arg;
+	return revoke_all && len > 0;
+}
+
+static char ca1_pin[X509_PIN_STR_LEN], srv_pin[X509_PIN_STR_LEN];
+
+static int setup(void)
+{
+	unsigned char pin[32];
+	t0 = (int64_t)time(NULL);
+	fake_now = t0;
+	if (make_ca(&ca1, "Test CA 1") || make_ca(&ca2, "Test CA 2") ||
+	    make_leaf(&srv, &ca1, X509_PROFILE_SERVER, "orchestrator", "localhost", NULL) ||
+	    make_leaf(&srv_wrong_eku, &ca1, X509_PROFILE_CLIENT, "orchestrator", "localhost", NULL) ||
+	    make_leaf(&cli, &ca1, X509_PROFILE_CLIENT, "a1", NULL,
+	        "spiffe://stavily.test/tenant/t1/agent/a1") ||
+	    make_leaf(&cli_ca2, &ca2, X509_PROFILE_CLIENT, "a1", NULL,
+	        "spiffe://stavily.test/tenant/t1/agent/a1") ||
+	    make_leaf(&cli_noid, &ca1, X509_PROFILE_CLIENT, "a2", "a2.example", NULL))
+		return -1;
+	if (creds_of(&c_srv, &srv) || creds_of(&c_srv_eku, &srv_wrong_eku) || creds_of(&c_cli, &cli) ||
+	    creds_of(&c_cli_ca2, &cli_ca2) || creds_of(&c_cli_noid, &cli_noid))
+		return -2;
+	if (tls_trust_load_ca_pem(&tr_client, ca1.cert, ca1.cert_len, TLS_PEER_SERVER) ||
+	    tls_trust_load_ca_pem(&tr_client_ca2, ca2.cert, ca2.cert_len, TLS_PEER_SERVER) ||
+	    tls_trust_load_ca_pem(&tr_server, ca1.cert, ca1.cert_len, TLS_PEER_CLIENT))
+		return -3;
+	if (x509_spki_pin(ca1.der, ca1.der_len, pin))
+		return -4;
+	x509_pin_format(pin, ca1_pin);
+	if (x509_spki_pin(srv.der, srv.der_len, pin))
+		return -4;
+	x509_pin_format(pin, srv_pin);
+	if (tls_trust_add_pin(&tr_client, ca1_pin))
+		return -5;
+	tr_client.now = now_fn;
+	tr_client_ca2.now = now_fn;
+	tr_server.now = now_fn;
+	tr_server.require_identity = 1;
+	tr_server.revoked = revoked_cb;
+	if (tls_server_init(&server, &tr_server, &c_srv, 4))
+		return -6;
+	return 0;
+}
+
+static void test_err_names(void)
+{
+	char b[TLS_ERRNAME_MAX];
+	CHECK_EQ_STR(tls_err_name(0, b), "BR_ERR_OK");
+	CHECK_EQ_STR(tls_err_name(BR_ERR_BAD_MAC, b), "BR_ERR_BAD_MAC");
+	CHECK_EQ_STR(tls_err_name(BR_ERR_NO_CLIENT_AUTH, b), "BR_ERR_NO_CLIENT_AUTH");
+	CHECK_EQ_STR(tls_err_name(BR_ERR_X509_EXPIRED, b), "BR_ERR_X509_EXPIRED");
+	CHECK_EQ_STR(tls_err_name(BR_ERR_X509_NOT_TRUSTED, b), "BR_ERR_X509_NOT_TRUSTED");
+	CHECK_EQ_STR(tls_err_name(TLS_ERR_PIN_MISMATCH, b), "TLS_ERR_PIN_MISMATCH");
+	CHECK_EQ_STR(tls_err_name(BR_ERR_RECV_FATAL_ALERT + 40, b),
+	    "BR_ERR_RECV_FATAL_ALERT(handshake_failure)");
+	CHECK_EQ_STR(tls_err_name(BR_ERR_SEND_FATAL_ALERT + 48, b), "BR_ERR_SEND_FATAL_ALERT(unknown_ca)");
+	CHECK_EQ_STR(tls_err_name(12345, b), "BR_ERR_UNKNOWN(12345)");
+	CHECK_EQ_STR(tls_verify_reason_name(TLS_VR_NOT_YET_VALID), "not_yet_valid");
+}
+
+static void test_mtls_and_resumption(void)
+{
+	static struct tls_client cl;
+	struct pair p;
+	tls_client_init(&cl, &tr_client, &c_cli, "localhost");
+	fake_now = t0;
+	revoke_all = 0;
+	CHECK_EQ_INT(pair_run(&cl, &server, &p), 0);
+	CHECK(ok_pair(&p));
+	if (!ok_pair(&p)) {
+		printf("  rc_c=%d %s rc_s=%d %s\n", p.rc_c, p.c ? tls_conn_failure(p.c)->br_err_name : "",
+		    p.rc_s, p.s ? tls_conn_failure(p.s)->br_err_name : "");
+		pair_free(&p);
+		return;
+	}
+	CHECK_EQ_STR(tls_conn_identity(p.s), "spiffe://stavily.test/tenant/t1/agent/a1");
+	CHECK_EQ_INT(tls_conn_resumed(p.c), 0);
+	CHECK_EQ_INT(tls_conn_resumed(p.s), 0);
+	unsigned suite = tls_conn_suite(p.c);
+	CHECK_EQ_INT(suite, BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256);
+	/* application data both ways through the non-blocking driver */
+	long w = tls_conn_write(p.c, "ping", 4);
+	CHECK_EQ_INT(w, 4);
+	tls_conn_flush(p.c);
+	char buf[16];
+	long r = -EAGAIN;
+	for (int i = 0; i < 50 && r == -EAGAIN; i++) {
+		CHECK_EQ_INT(tls_conn_pump(p.c), 0);
+		CHECK_EQ_INT(tls_conn_pump(p.s), 0);
+		r = tls_conn_read(p.s, buf, sizeof(buf));
+	}
+	CHECK_EQ_INT(r, 4);
+	CHECK(memcmp(buf, "ping", 4) == 0);
+	pair_free(&p);
+	CHECK(cl.have_session);
+
+	/* second connection: resumed on both sides, identity from the map */
+	CHECK_EQ_INT(pair_run(&cl, &server, &p), 0);
+	CHECK(ok_pair(&p));
+	if (ok_pair(&p)) {
+		CHECK_EQ_INT(tls_conn_resumed(p.c), 1);
+		CHECK_EQ_INT(tls_conn_resumed(p.s), 1);
+		CHECK_EQ_STR(tls_conn_identity(p.s), "spiffe://stavily.test/tenant/t1/agent/a1");
+	}
+	pair_free(&p);
+
+	/* a revoked serial is refused on resumption too */
+	revoke_all = 1;
+	CHECK_EQ_INT(pair_run(&cl, &server, &p), 0);
+	CHECK(!ok_pair(&p));
+	CHECK(p.s && tls_conn_failure(p.s)->verify_reason == TLS_VR_REVOKED);
+	pair_free(&p);
+	revoke_all = 0;
+
+	/* without resumption: a full handshake again */
+	tls_client_forget_session(&cl);
+	CHECK_EQ_INT(pair_run(&cl, &server, &p), 0);
+	CHECK(ok_pair(&p) && !tls_conn_resumed(p.c) && !tls_conn_resumed(p.s));
+	pair_free(&p);
+	tls_client_free(&cl);
+}
+
+/* Expect the client to refuse with `reason` (and the named BearSSL code). */
+static void expect_client_refusal(struct tls_trust *tr, const struct tls_creds *srv_creds,
+    const char *name, int64_t now, int reason, int br_err)
+{
+	static struct tls_client cl;
+	static struct tls_server sv;
+	struct pair p;
+	fake_now = now;
+	tls_client_init(&cl, tr, &c_cli, name);
+	if (tls_server_init(&sv, &tr_server, srv_creds, 4) != 0) {
+		CHECK(0);
+		return;
+	}
+	CHECK_EQ_INT(pair_run(&cl, &sv, &p), 0);
+	CHECK(!ok_pair(&p));
+	CHECK_EQ_INT(p.rc_c, -EPROTO);
+	if (p.c) {
+		const struct tls_failure *f = tls_conn_failure(p.c);
+		CHECK_EQ_STR(tls_verify_reason_name(f->verify_reason), tls_verify_reason_name(reason));
+		CHECK_EQ_INT(f->br_err, br_err);
+		CHECK(tls_failure_is_cert(f));
+		CHECK(f->in_handshake);
+	}
+	/* BearSSL sends no alert on a verification failure; the server sees
+	 * the connection end (EOF before the handshake completed). */
+	tls_conn_free(p.c);
+	p.c = NULL;
+	for (int i = 0; i < 4 && p.rc_s == 0; i++)
+		p.rc_s = tls_conn_pump(p.s);
+	CHECK_EQ_INT(p.rc_s, -ECONNRESET);
+	if (p.s)
+		CHECK(!tls_conn_established(p.s) && tls_conn_failure(p.s)->in_handshake);
+	pair_free(&p);
+	tls_server_free(&sv);
+	tls_client_free(&cl);
+	fake_now = t0;
+}
+
+static void test_client_refusals(void)
+{
+	static struct tls_trust wrongpin, srvpin;
+	/* pin of another key: refused */
+	CHECK_EQ_INT(tls_trust_load_ca_pem(&wrongpin, ca1.cert, ca1.cert_len, TLS_PEER_SERVER), 0);
+	wrongpin.now = now_fn;
+	CHECK_EQ_INT(tls_trust_add_pin(&wrongpin,
+	    "sha256:0000000000000000000000000000000000000000000000000000000000000000"), 0);
+	expect_client_refusal(&wrongpin, &c_srv, "localhost", t0, TLS_VR_PIN_MISMATCH,
+	    TLS_ERR_PIN_MISMATCH);
+	/* a leaf pin also satisfies the pin set */
+	CHECK_EQ_INT(tls_trust_load_ca_pem(&srvpin, ca1.cert, ca1.cert_len, TLS_PEER_SERVER), 0);
+	CHECK_EQ_INT(tls_trust_add_pin(&srvpin, srv_pin), 0);
+	{
+		static struct tls_client cl;
+		struct pair p;
+		tls_client_init(&cl, &srvpin, &c_cli, "localhost");
+		CHECK_EQ_INT(pair_run(&cl, &server, &p), 0);
+		CHECK(ok_pair(&p));
+		pair_free(&p);
+	}
+	expect_client_refusal(&tr_client, &c_srv, "other.example", t0, TLS_VR_HOSTNAME_MISMATCH,
+	    BR_ERR_X509_BAD_SERVER_NAME);
+	expect_client_refusal(&tr_client, &c_srv, "localhost", t0 + 100 * 86400LL, TLS_VR_EXPIRED,
+	    BR_ERR_X509_EXPIRED);
+	expect_client_refusal(&tr_client, &c_srv, "localhost", t0 - 86400, TLS_VR_NOT_YET_VALID,
+	    TLS_ERR_NOT_YET_VALID);
+	expect_client_refusal(&tr_client_ca2, &c_srv, "localhost", t0, TLS_VR_UNKNOWN_CA,
+	    BR_ERR_X509_NOT_TRUSTED);
+	expect_client_refusal(&tr_client, &c_srv_eku, "localhost", t0, TLS_VR_WRONG_EKU,
+	    TLS_ERR_WRONG_EKU);
+	tls_trust_free(&wrongpin);
+	tls_trust_free(&srvpin);
+}
+
+static void expect_server_refusal(const struct tls_creds *cc, int reason, int br_err)
+{
+	static struct tls_client cl;
+	struct pair p;
+	tls_client_init(&cl, &tr_client, cc, "localhost");
+	CHECK_EQ_INT(pair_run(&cl, &server, &p), 0);
+	CHECK(!ok_pair(&p));
+	CHECK_EQ_INT(p.rc_s, -EPROTO);
+	if (p.s) {
+		const struct tls_failure *f = tls_conn_failure(p.s);
+		CHECK_EQ_STR(tls_verify_reason_name(f->verify_reason), tls_verify_reason_name(reason));
+		CHECK_EQ_INT(f->br_err, br_err);
+		if (f->br_err != br_err)
+			printf("  got %s\n", f->br_err_name);
+	}
+	pair_free(&p);
+	tls_client_free(&cl);
+}
+
+static void test_server_refusals(void)
+{
+	fake_now = t0;
+	/* no client certificate at all */
+	expect_server_refusal(NULL, TLS_VR_OK, BR_ERR_NO_CLIENT_AUTH);
+	/* a certificate from another CA */
+	expect_server_refusal(&c_cli_ca2, TLS_VR_UNKNOWN_CA, BR_ERR_X509_NOT_TRUSTED);
+	/* a server certificate used as a client certificate */
+	expect_server_refusal(&c_srv, TLS_VR_WRONG_EKU, TLS_ERR_WRONG_EKU);
+	/* a client certificate without a URI identity */
+	expect_server_refusal(&c_cli_noid, TLS_VR_NO_IDENTITY, TLS_ERR_NO_IDENTITY);
+	/* revoked serial */
+	revoke_all = 1;
+	expect_server_refusal(&c_cli, TLS_VR_REVOKED, TLS_ERR_REVOKED);
+	revoke_all = 0;
+	/* expired client certificate */
+	fake_now = t0 + 100 * 86400LL;
+	tr_client.now = NULL; /* the client side keeps the real time */
+	expect_server_refusal(&c_cli, TLS_VR_EXPIRED, BR_ERR_X509_EXPIRED);
+	tr_client.now = now_fn;
+	fake_now = t0;
+}
+
+static void test_no_client_auth_listener(void)
+{
+	/* The enrollment listener: no client certificate asked for. */
+	static struct tls_server sv;
+	static struct tls_client cl;
+	struct pair p;
+	CHECK_EQ_INT(tls_server_init(&sv, NULL, &c_srv, 0), 0);
+	tls_client_init(&cl, &tr_client, NULL, "localhost");
+	CHECK_EQ_INT(pair_run(&cl, &sv, &p), 0);
+	CHECK(ok_pair(&p));
+	if (p.s)
+		CHECK_EQ_STR(tls_conn_identity(p.s), "");
+	pair_free(&p);
+	tls_server_free(&sv);
+	tls_client_free(&cl);
+}
+
+static void test_creds_and_config(void)
+{
+	static struct tls_creds c;
+	static struct tls_server sv;
+	CHECK(tls_creds_from_pem(&c, srv.cert, srv.cert_len, "junk", 4) != 0);
+	CHECK(tls_creds_from_pem(&c, "junk", 4, srv.key, srv.key_len) != 0);
+	CHECK_EQ_INT(tls_server_init(&sv, NULL, &c_srv, TLS_SESSION_CACHE_MAX + 1), -EINVAL);
+	static struct tls_trust t;
+	CHECK(tls_trust_load_ca_pem(&t, "nothing", 7, TLS_PEER_SERVER) != 0);
+	CHECK_EQ_INT(tls_trust_load_ca_pem(&t, ca1.cert, ca1.cert_len, TLS_PEER_SERVER), 0);
+	CHECK(tls_trust_add_pin(&t, "sha256:zz") != 0);
+	CHECK(tls_trust_add_pin(&t, "md5:00") != 0);
+	tls_trust_free(&t);
+	printf("  memory per connection: %zu bytes\n", tls_conn_memory(1));
+	CHECK(tls_conn_memory(1) > TLS_CONN_IOBUF);
+}
+
+static void test_timeouts(void)
+{
+	static struct tls_client cl;
+	struct tls_conn *c = NULL;
+	int sp[2];
+	tls_client_init(&cl, &tr_client, &c_cli, "localhost");
+	cl.handshake_timeout_ms = 200;
+	cl.io_timeout_ms = 200;
+	/* a peer that accepts the bytes but never answers */
+	CHECK_EQ_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	CHECK_EQ_INT(tls_conn_client(&cl, sp[0], &c, NULL), 0);
+	uint64_t t = time_mono_ms();
+	CHECK_EQ_INT(tls_conn_handshake(c), -ETIMEDOUT);
+	t = time_mono_ms() - t;
+	CHECK(t >= 190 && t < 2000);
+	CHECK_EQ_INT(tls_conn_failure(c)->sys_errno, ETIMEDOUT);
+	CHECK(tls_conn_failure(c)->in_handshake);
+	tls_conn_free(c);
+	close(sp[1]);
+	/* a peer that closes: the handshake fails at once, no hang */
+	CHECK_EQ_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	close(sp[1]);
+	CHECK_EQ_INT(tls_conn_client(&cl, sp[0], &c, NULL), 0);
+	int r = tls_conn_handshake(c);
+	CHECK(r == -ECONNRESET || r == -EPIPE);
+	tls_conn_free(c);
+	/* read timeout on an established connection that stays silent */
+	static struct tls_client cl2;
+	struct pair p;
+	tls_client_init(&cl2, &tr_client, &c_cli, "localhost");
+	cl2.io_timeout_ms = 150;
+	fake_now = t0;
+	CHECK_EQ_INT(pair_run(&cl2, &server, &p), 0);
+	CHECK(ok_pair(&p));
+	if (ok_pair(&p)) {
+		char b[8];
+		CHECK_EQ_INT(tls_conn_read_some(p.c, b, sizeof(b)), -ETIMEDOUT);
+	}
+	pair_free(&p);
+	/* TCP connect to a closed loopback port is refused quickly */
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	CHECK_EQ_INT(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	CHECK_EQ_INT(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	close(fd); /* bound, never listened: the port is now closed */
+	CHECK_EQ_INT(tls_tcp_connect("127.0.0.1", ntohs(sa.sin_port), 1000), -ECONNREFUSED);
+	CHECK_EQ_INT(tls_tcp_connect("no-such-host.invalid", 443, 1000) < 0, 1);
+	tls_client_free(&cl);
+	tls_client_free(&cl2);
+}
+
+/* ---- HTTP over our TLS ---------------------------------------------------- */
+
+static void h_whoami(struct http_ctx *ctx, struct http_reply *r)
+{
+	char body[400];
+	snprintf(body, sizeof(body), "{\"identity\":\"%s\",\"len\":%zu}",
+	    ctx->identity ? ctx->identity : "", ctx->req->body_len);
+	if (http_reply_json(r, 200, body) != 0)
+		return;
+}
+
+static void test_http_over_tls(void)
+{
+	static const struct http_route routes[] = {
+		{ "POST", "/v1/agent/heartbeat", h_whoami },
+	};
+	static struct tls_client cl;
+	struct http_limits lim;
+	int sp[2];
+	http_limits_default(&lim);
+	fake_now = t0;
+	CHECK_EQ_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct tls_conn *sc = NULL;
+		struct http_server_opts o = { routes, 1, lim, 0, NULL, NULL };
+		close(sp[0]);
+		if (tls_conn_server(&server, sp[1], &sc, NULL) || tls_conn_handshake(sc))
+			_exit(2);
+		int r = http_serve_conn(sc, &o, "test");
+		tls_conn_close(sc);
+		_exit(r == -400 ? 0 : 3);
+	}
+	close(sp[1]);
+	tls_client_init(&cl, &tr_client, &c_cli, "localhost");
+	struct tls_conn *c = NULL;
+	CHECK_EQ_INT(tls_conn_client(&cl, sp[0], &c, NULL), 0);
+	if (!c)
+		return;
+	CHECK_EQ_INT(tls_conn_handshake(c), 0);
+	struct http_client_response resp;
+	struct http_field f[] = { { "Content-Type", "application/json" } };
+	for (int i = 0; i < 2; i++) {  /* keep-alive: two requests, one connection */
+		CHECK_EQ_INT(http_client_do(c, "localhost", "POST", "/v1/agent/heartbeat", f, 1,
+		    "{}", 2, &lim, &resp), 0);
+		CHECK_EQ_INT(resp.resp.status, 200);
+		CHECK(resp.resp.keep_alive);
+		CHECK(resp.resp.body_len > 0 && memmem(resp.resp.body, resp.resp.body_len,
+		    "spiffe://stavily.test/tenant/t1/agent/a1", 40) != NULL);
+		http_client_response_free(&resp);
+	}
+	CHECK_EQ_INT(http_client_do(c, "localhost", "GET", "/nope", NULL, 0, NULL, 0, &lim, &resp), 0);
+	CHECK_EQ_INT(resp.resp.status, 404);
+	http_client_response_free(&resp);
+	/* a smuggling shape: 400 and the server closes */
+	const char *bad = "POST /v1/agent/heartbeat HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
+	    "Content-Length: 1\r\n\r\nx";
+	CHECK_EQ_INT(tls_conn_write_all(c, bad, strlen(bad)), 0);
+	char buf[1024];
+	size_t got = 0;
+	for (int i = 0; i < 20 && got < sizeof(buf); i++) {
+		long r = tls_conn_read_some(c, buf + got, sizeof(buf) - got);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	struct http_response hr;
+	size_t used;
+	CHECK_EQ_INT(http_parse_response(buf, got, &lim, 0, &hr, &used, NULL), HTTP_OK);
+	CHECK_EQ_INT(hr.status, 400);
+	CHECK(!hr.keep_alive);
+	tls_conn_free(c);
+	int st = -1;
+	CHECK_EQ_INT(waitpid(pid, &st, 0), pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	tls_client_free(&cl);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "server") == 0)
+		return peer_server(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "client") == 0)
+		return peer_client(argc, argv);
+	int rc = setup();
+	if (rc) {
+		printf("FAIL - setup (%d)\n", rc);
+		return 1;
+	}
+	RUN(test_err_names);
+	RUN(test_mtls_and_resumption);
+	RUN(test_client_refusals);
+	RUN(test_server_refusals);
+	RUN(test_no_client_auth_listener);
+	RUN(test_creds_and_config);
+	RUN(test_timeouts);
+	RUN(test_http_over_tls);
+	return HARNESS_EXIT();
+}
