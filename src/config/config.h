@@ -161,6 +161,7 @@ struct config_errors {
 	size_t n;
 };
 
+struct cJSON;  /* <cjson/cJSON.h>, needed only by config_to_json() callers */
 struct config; /* opaque to most callers; see config_*() accessors, or include config_impl.h */
 
 /*
@@ -175,6 +176,7 @@ struct config; /* opaque to most callers; see config_*() accessors, or include c
 int config_load(const char *path, const char *const *overrides, size_t n_overrides,
     struct config **out, struct config_errors *errs) WARN_UNUSED;
 
+/* Free a config (NULL is fine); secret values are wiped first. */
 void config_free(struct config *cfg);
 
 /* Accessors for the other sections (never NULL for a loaded config; owned
@@ -207,7 +209,8 @@ struct cJSON *config_to_json(const struct config *cfg) WARN_UNUSED;
  */
 const struct config_sandbox *config_sandbox(const struct config *cfg, const char *section);
 
-/* Print every error as "FILE:LINE: message" (or "FILE: message"). */
+/* Print every error as "FILE:LINE: message" (or "FILE: message" when the
+ * error has no line; errors of --set overrides print as "--set: message"). */
 void config_errors_print(const struct config_errors *errs, FILE *f);
 void config_errors_free(struct config_errors *errs);
 

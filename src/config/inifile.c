@@ -191,6 +191,9 @@ prescan(struct ini_ctx *c, char *buf)
 		if (eol == NULL)
 			eol = p + strlen(p);
 		line++;
+		/* inih skips a UTF-8 byte order mark on line 1: so do we. */
+		if (line == 1 && eol - s >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+			s += 3;
 		while (s < eol && (*s == ' ' || *s == '\t'))
 			s++;
 		if (s < eol && *s == '[') {

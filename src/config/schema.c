@@ -93,7 +93,7 @@ static const char *
 check_uidgid(const char *v)
 {
 	const char *colon = strchr(v, ':');
-	uint64_t id;
+	uint64_t uid, gid;
 	char buf[24];
 
 	if (colon == NULL || colon == v || (size_t)(colon - v) >= sizeof(buf))
@@ -101,9 +101,12 @@ check_uidgid(const char *v)
 	memcpy(buf, v, (size_t)(colon - v));
 	buf[colon - v] = '\0';
 	/* (uid_t)-1 means "unchanged" to setresuid(2): never a real id. */
-	if (units_parse_uint(buf, &id) < 0 || id >= 0xffffffffULL ||
-	    units_parse_uint(colon + 1, &id) < 0 || id >= 0xffffffffULL)
+	if (units_parse_uint(buf, &uid) < 0 || uid >= 0xffffffffULL ||
+	    units_parse_uint(colon + 1, &gid) < 0 || gid >= 0xffffffffULL)
 		return "expected \"uid:gid\" (numbers below 4294967295)";
+	/* These identities exist to shed root; root would defeat them. */
+	if (uid == 0 || gid == 0)
+		return "insecure value: uid and gid must not be 0 (root)";
 	return NULL;
 }
 

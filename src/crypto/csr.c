@@ -22,7 +22,7 @@ csr_build(const struct key_p256 *key, const char *cn, const struct x509_sans *sa
 	struct der_buf b;
 	int r;
 
-	if (!x509_name_part_ok(cn, 1))
+	if (!x509_name_part_ok(cn, 1) || !x509_sans_valid(sans))
 		return CSR_E_ARG;
 	der_buf_init(&b);
 	m = der_begin(&b, DER_SEQUENCE);

@@ -938,6 +938,36 @@ key_id(const unsigned char pub[65], unsigned char id[20])
 	br_sha1_out(&h, id);
 }
 
+int
+x509_sans_valid(const struct x509_sans *sans)
+{
+	size_t i;
+
+	if (sans == NULL)
+		return 1;
+	if (sans->n > X509_MAX_SANS)
+		return 0;
+	for (i = 0; i < sans->n; i++) {
+		const struct x509_san *s = &sans->san[i];
+		if (s->len == 0 || s->len > X509_MAX_SAN_LEN)
+			return 0;
+		if (s->type == X509_SAN_IP) {
+			if (s->len != 4 && s->len != 16)
+				return 0;
+		} else if (s->type == X509_SAN_DNS || s->type == X509_SAN_URI) {
+			size_t j;
+			/* IA5String content: printable ASCII, no NUL (a NUL
+			 * inside a name is the classic prefix attack). */
+			for (j = 0; j < s->len; j++)
+				if ((unsigned char)s->val[j] < 0x21 || (unsigned char)s->val[j] > 0x7e)
+					return 0;
+		} else {
+			return 0;
+		}
+	}
+	return 1;
+}
+
 void
 x509_put_sans(struct der_buf *b, const struct x509_sans *sans)
 {
@@ -1012,7 +1042,7 @@ issue(const struct key_p256 *signer, const unsigned char *issuer_dn, size_t issu
 	int r, i;
 
 	if (!x509_name_part_ok(req->cn, 1) || !x509_name_part_ok(req->org, 0) ||
-	    req->not_after <= req->not_before)
+	    req->not_after <= req->not_before || !x509_sans_valid(req->sans))
 		return X509_E_ARG;
 	/* 128 random bits; der_put_uint_bytes keeps the INTEGER positive by
 	 * prefixing a zero octet when the top bit is set (RFC 5280 4.1.2.2). */

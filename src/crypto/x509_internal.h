@@ -23,7 +23,11 @@ int x509_parse_sigalg(const struct der_cursor *parent, const struct der_tlv *alg
 int x509_parse_general_names(const struct der_cursor *parent, const struct der_tlv *seq,
     struct x509_sans *sans) WARN_UNUSED;
 
-/* Write GeneralNames for `sans`. */
+/* True when every entry is DNS/URI (printable ASCII) or IP (4/16 octets)
+ * of a sane length: callers may fill struct x509_sans by hand. */
+int x509_sans_valid(const struct x509_sans *sans);
+
+/* Write GeneralNames for `sans` (check x509_sans_valid first). */
 void x509_put_sans(struct der_buf *b, const struct x509_sans *sans);
 /* Write SubjectPublicKeyInfo for a P-256 point / a Name with optional O. */
 void x509_put_spki(struct der_buf *b, const unsigned char pub[65]);

@@ -30,10 +30,14 @@ is_fs_reported(int nr)
 bool
 sandbox_filter_denies(const struct sandbox_policy *p, int nr)
 {
-	struct sandbox_sysset always;
+	/* Resolved once per process: the table never changes. */
+	static struct sandbox_sysset always;
+	static bool have_always;
 
-	memset(&always, 0, sizeof(always));
-	sandbox_syscalls_always_denied(&always);
+	if (!have_always) {
+		sandbox_syscalls_always_denied(&always);
+		have_always = true;
+	}
 	return sandbox_sysset_has(&always, nr) || sandbox_sysset_has(&p->blocked, nr) ||
 	    (p->allowlist && !sandbox_sysset_has(&p->allowed, nr));
 }
@@ -72,6 +76,11 @@ sandbox_filter_classify(const struct sandbox_policy *p, const struct seccomp_dat
 		return SANDBOX_NOTIF_FOREIGN_ARCH;
 	if (nr == SYS_clone3)
 		return SANDBOX_NOTIF_CLONE3;
+	/* The always-denied set holds prctl(PR_SET_SECCOMP), ioctl(TIOCSTI) and
+	 * personality(non-default) by argument, not by number. */
+	if (nr == SYS_personality && !sandbox_sysset_has(&p->blocked, nr))
+		return (uint32_t)d->args[0] == 0 || (uint32_t)d->args[0] == PERSONA_QUERY ?
+		    SANDBOX_NOTIF_ALLOWED : SANDBOX_NOTIF_VIOLATION;
 	if (nr == SYS_clone && (d->args[0] & CLONE_THREAD))
 		return sandbox_sysset_has(&p->blocked, SYS_clone) ? SANDBOX_NOTIF_VIOLATION :
 		    SANDBOX_NOTIF_FORK;
@@ -79,6 +88,16 @@ sandbox_filter_classify(const struct sandbox_policy *p, const struct seccomp_dat
 		return sandbox_filter_fork_allowed(p) ? SANDBOX_NOTIF_FORK : SANDBOX_NOTIF_VIOLATION;
 	if (sandbox_filter_denies(p, nr))
 		return SANDBOX_NOTIF_VIOLATION;
+	/* Argument checks on the low 32 bits (C int arguments). */
+	if (nr == SYS_prctl)
+		return (uint32_t)d->args[0] == PR_SET_SECCOMP_OPT ? SANDBOX_NOTIF_VIOLATION :
+		    SANDBOX_NOTIF_ALLOWED;
+	if (nr == SYS_ioctl)
+		return (uint32_t)d->args[1] == TIOCSTI_CMD ? SANDBOX_NOTIF_VIOLATION :
+		    SANDBOX_NOTIF_ALLOWED;
+	if (nr == SYS_personality)
+		return (uint32_t)d->args[0] == 0 || (uint32_t)d->args[0] == PERSONA_QUERY ?
+		    SANDBOX_NOTIF_ALLOWED : SANDBOX_NOTIF_VIOLATION;
 	if (is_exec(nr))
 		return SANDBOX_NOTIF_EXEC;
 	if (is_dup(nr))
@@ -141,12 +160,10 @@ sandbox_filter_build(const struct sandbox_policy *p, bool user_notif, struct san
 
 	for (nr = 0; nr < SANDBOX_NR_MAX; nr++) {
 		bool denied = sandbox_filter_denies(p, nr);
-		char name[64];
 
-		/* Skip numbers with no syscall: libseccomp rejects them. */
-		sandbox_syscall_name(nr, name, sizeof(name));
-		if (strncmp(name, "nr_", 3) == 0)
-			continue;
+		/* Only numbers that came from names get a rule below (allowed
+		 * ones in allowlist mode, denied ones otherwise), so every
+		 * number libseccomp sees is a real syscall. */
 		switch (nr) {
 		case SYS_clone:
 		case SYS_clone3:
@@ -255,41 +272,62 @@ sandbox_filter_build(const struct sandbox_policy *p, bool user_notif, struct san
 			goto out;
 	}
 
-	/* prctl(PR_SET_SECCOMP) and ioctl(TIOCSTI) are always denied; the
-	 * arguments are C ints, so compare the low 32 bits as the kernel does. */
+	/*
+	 * prctl(PR_SET_SECCOMP), ioctl(TIOCSTI) and personality(other than the
+	 * default persona) are always denied.  Their arguments are C ints: the
+	 * kernel ignores the upper 32 bits of the register, so a plain 64-bit
+	 * "!= TIOCSTI" could be dodged by setting a high bit.  BPF here only
+	 * ever *matches* the low 32 bits (MASKED_EQ with 0xffffffff); where a
+	 * "not equal" would be needed, the call is notified and the supervisor
+	 * compares the low 32 bits (registers only, no pointers).
+	 */
 	{
-		struct scmp_arg_cmp eq = SCMP_A0_32(SCMP_CMP_EQ, PR_SET_SECCOMP_OPT);
-		struct scmp_arg_cmp ne = SCMP_A0_32(SCMP_CMP_NE, PR_SET_SECCOMP_OPT);
-		struct scmp_arg_cmp ieq = SCMP_A1_32(SCMP_CMP_EQ, TIOCSTI_CMD);
-		struct scmp_arg_cmp ine = SCMP_A1_32(SCMP_CMP_NE, TIOCSTI_CMD);
-		struct scmp_arg_cmp p0 = SCMP_A0_32(SCMP_CMP_EQ, 0);
-		struct scmp_arg_cmp pq = SCMP_A0_32(SCMP_CMP_EQ, PERSONA_QUERY);
-		struct scmp_arg_cmp pne = SCMP_A0_32(SCMP_CMP_NE, 0);
+		struct scmp_arg_cmp seccomp_opt = { 0, SCMP_CMP_MASKED_EQ, 0xffffffffu, PR_SET_SECCOMP_OPT };
+		struct scmp_arg_cmp sti = { 1, SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI_CMD };
+		struct scmp_arg_cmp p0 = { 0, SCMP_CMP_MASKED_EQ, 0xffffffffu, 0 };
+		struct scmp_arg_cmp pq = { 0, SCMP_CMP_MASKED_EQ, 0xffffffffu, PERSONA_QUERY };
+		/* Terminal ioctls every stdio asks; allowed without a round trip. */
+		static const unsigned common_ioctls[] = {
+			0x5401 /* TCGETS */, 0x5413 /* TIOCGWINSZ */, 0x541B /* FIONREAD */,
+			0x5421 /* FIONBIO */, 0x5451 /* FIOCLEX */, 0x5450 /* FIONCLEX */,
+			0x540F /* TIOCGPGRP */,
+		};
+		size_t k;
 
 		if (p->allowlist) {
-			if (!sandbox_filter_denies(p, SYS_prctl) &&
-			    (r = rule(ctx, SCMP_ACT_ALLOW, SYS_prctl, 1, &ne)) != 0)
-				goto out;
-			if (!sandbox_filter_denies(p, SYS_ioctl) &&
-			    (r = rule(ctx, SCMP_ACT_ALLOW, SYS_ioctl, 1, &ine)) != 0)
-				goto out;
+			/* prctl: notified (default action); the supervisor refuses
+			 * PR_SET_SECCOMP and continues the rest if allowed. */
+			if (!sandbox_filter_denies(p, SYS_ioctl))
+				for (k = 0; k < ARRAY_SIZE(common_ioctls); k++) {
+					struct scmp_arg_cmp c = { 1, SCMP_CMP_MASKED_EQ, 0xffffffffu,
+					    common_ioctls[k] };
+
+					if ((r = rule(ctx, SCMP_ACT_ALLOW, SYS_ioctl, 1, &c)) != 0)
+						goto out;
+				}
 			if (!sandbox_sysset_has(&p->blocked, SYS_personality) &&
 			    ((r = rule(ctx, SCMP_ACT_ALLOW, SYS_personality, 1, &p0)) != 0 ||
 			    (r = rule(ctx, SCMP_ACT_ALLOW, SYS_personality, 1, &pq)) != 0))
 				goto out;
+		} else if (user_notif) {
+			/* Notified when they may be forbidden; the supervisor
+			 * decides on the low 32 bits. */
+			if ((r = rule(ctx, deny, SYS_prctl, sandbox_filter_denies(p, SYS_prctl) ? 0 : 1,
+			    &seccomp_opt)) != 0)
+				goto out;
+			if ((r = rule(ctx, deny, SYS_ioctl, sandbox_filter_denies(p, SYS_ioctl) ? 0 : 1,
+			    &sti)) != 0)
+				goto out;
+			if ((r = rule(ctx, deny, SYS_personality, 0, NULL)) != 0)
+				goto out;
 		} else {
-			r = sandbox_filter_denies(p, SYS_prctl) ? rule(ctx, deny, SYS_prctl, 0, NULL) :
-			    rule(ctx, deny, SYS_prctl, 1, &eq);
-			if (r != 0)
-				goto out;
-			r = sandbox_filter_denies(p, SYS_ioctl) ? rule(ctx, deny, SYS_ioctl, 0, NULL) :
-			    rule(ctx, deny, SYS_ioctl, 1, &ieq);
-			if (r != 0)
-				goto out;
-			r = sandbox_sysset_has(&p->blocked, SYS_personality) ?
-			    rule(ctx, deny, SYS_personality, 0, NULL) :
-			    rule(ctx, deny, SYS_personality, 1, &pne);
-			if (r != 0)
+			/* No notification: refuse what we can match; personality
+			 * is refused outright (no masked "not equal" in BPF). */
+			if ((r = rule(ctx, deny, SYS_prctl, sandbox_filter_denies(p, SYS_prctl) ? 0 : 1,
+			    &seccomp_opt)) != 0 ||
+			    (r = rule(ctx, deny, SYS_ioctl, sandbox_filter_denies(p, SYS_ioctl) ? 0 : 1,
+			    &sti)) != 0 ||
+			    (r = rule(ctx, deny, SYS_personality, 0, NULL)) != 0)
 				goto out;
 		}
 	}

@@ -51,6 +51,7 @@ enum sandbox_notif_kind {
 	SANDBOX_NOTIF_DUP,           /* allowed dup*: count against max_open_files */
 	SANDBOX_NOTIF_FS_REPORT,     /* allowed open family, notified for reporting */
 	SANDBOX_NOTIF_MEMORY,        /* mmap/mremap larger than memory_limit */
+	SANDBOX_NOTIF_ALLOWED,       /* allowed after a check of register arguments */
 };
 struct seccomp_data;
 enum sandbox_notif_kind sandbox_filter_classify(const struct sandbox_policy *p,

@@ -106,6 +106,37 @@ sandbox_probe_run(struct sandbox_probe *pr)
 	probe_cgroup(pr);
 }
 
+/* A sysctl holding an integer; `dflt` when absent or unreadable. */
+static long
+sysctl_long(const char *path, long dflt)
+{
+	char *s = NULL;
+	size_t len;
+	long v = dflt;
+
+	if (file_read_all(path, 64, &s, &len) == 0)
+		v = strtol(s, NULL, 10);
+	free(s);
+	return v;
+}
+
+void
+sandbox_probe_quick(struct sandbox_probe *pr)
+{
+	unsigned action = SECCOMP_RET_USER_NOTIF;
+
+	memset(pr, 0, sizeof(*pr));
+	pr->root = geteuid() == 0;
+	pr->seccomp = prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0;
+	pr->seccomp_user_notif = pr->seccomp &&
+	    syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) == 0;
+	pr->landlock_abi = sandbox_landlock_abi();
+	pr->no_new_privs = true;
+	pr->user_namespaces = sysctl_long("/proc/sys/user/max_user_namespaces", 1) > 0 &&
+	    sysctl_long("/proc/sys/kernel/unprivileged_userns_clone", 1) != 0;
+	pr->namespaces = pr->root || pr->user_namespaces;
+}
+
 cJSON *
 sandbox_probe_json(const struct sandbox_probe *pr)
 {

@@ -34,6 +34,12 @@ struct sandbox_probe {
  * Never fails: an unanswerable question is answered "no". */
 void sandbox_probe_run(struct sandbox_probe *pr);
 
+/* What `sandbox run` needs, without forking: seccomp, user notification,
+ * Landlock, root, and whether namespaces are worth trying (root, or user
+ * namespaces not disabled by sysctl).  A namespace that then fails under
+ * namespaces=auto is simply not applied. */
+void sandbox_probe_quick(struct sandbox_probe *pr);
+
 /* The probe as the JSON object `stavily sandbox probe` prints (caller
  * frees), NULL on allocation failure. */
 cJSON *sandbox_probe_json(const struct sandbox_probe *pr) WARN_UNUSED;

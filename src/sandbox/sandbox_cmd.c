@@ -183,7 +183,7 @@ run_main(int argc, char **argv)
 
 	if ((ret = load_policy(&p, config, section, sets, n_sets)) != 0)
 		goto out;
-	sandbox_probe_run(&pr);
+	sandbox_probe_quick(&pr);
 	if ((ret = check_required(&p, &pr)) != 0)
 		goto out;
 	if (sandbox_filter_build(&p, pr.seccomp_user_notif, &f, err) != 0) {

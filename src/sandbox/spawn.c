@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -30,6 +31,9 @@
 #endif
 #ifndef SYS_pidfd_getfd
 #define SYS_pidfd_getfd 438
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
 #endif
 #ifndef SYS_close_range
 #define SYS_close_range 436
@@ -83,7 +87,10 @@ struct child_plan {
 	int park;                        /* first fd above every source and target */
 	struct rlimit rl[RLIM_NLIMITS];
 	bool rl_set[RLIM_NLIMITS];
-	int ns_flags;                    /* CLONE_NEW* to unshare */
+	int ns_flags;                    /* CLONE_NEW* to unshare in the plugin process */
+	bool pidns;                      /* an init process runs in a new pid namespace */
+	bool userns_in_clone;            /* CLONE_NEWUSER given with CLONE_NEWPID */
+	int exit_fd;                     /* init -> parent: the plugin's wait status */
 	bool ns_required;
 	bool drop_ids;                   /* setresuid to policy uid (started as root) */
 	char uid_map[MAP_LEN], gid_map[MAP_LEN];
@@ -140,8 +147,10 @@ loopback_up(void)
 	close(s);
 }
 
+static int write_maps(const struct child_plan *pl);
+
 static _Noreturn void
-child_main(const struct child_plan *pl)
+child_main(const struct child_plan *pl, bool under_init)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2];
@@ -149,11 +158,14 @@ child_main(const struct child_plan *pl)
 	sigset_t all;
 	int i, r, caps_ok = 1, listener;
 
-	/* 1. new session: no controlling terminal, own process group. */
-	if (setsid() < 0)
+	/* 1. new session: no controlling terminal, own process group.  Under
+	 * our init the session is the init's (so that the supervisor stops and
+	 * kills both through one process group). */
+	if (!under_init && setsid() < 0)
 		_exit(SANDBOX_SPAWN_SETUP);
-	/* 2. die with the supervisor; if it already died, stop now. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != pl->parent)
+	/* 2. die with the supervisor (or our init); if it already died, stop. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 ||
+	    getppid() != (under_init ? 1 : pl->parent))
 		_exit(SANDBOX_SPAWN_SETUP);
 	/* 3. descriptors: park the sources above every target, then place them
 	 * at 0..4, then close everything else. */
@@ -188,11 +200,19 @@ child_main(const struct child_plan *pl)
 
 		if (unshare(pl->ns_flags) == 0) {
 			if (pl->ns_flags & CLONE_NEWUSER) {
-				if (write_file("/proc/self/setgroups", "deny") != 0 ||
-				    write_file("/proc/self/uid_map", pl->uid_map) != 0 ||
-				    write_file("/proc/self/gid_map", pl->gid_map) != 0)
+				if (write_maps(pl) != 0)
 					child_fail(ST_UIDMAP, errno);
 				applied |= SANDBOX_NS_USER;
+			}
+			if (pl->ns_flags & CLONE_NEWNS) {
+				/* Nothing we do here may propagate to the host;
+				 * under a new pid namespace, /proc shows only it. */
+				if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+					child_fail(ST_NS, errno);
+				if (pl->pidns && mount("proc", "/proc", "proc",
+				    MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+					child_fail(ST_NS, errno);
+				applied |= SANDBOX_NS_MOUNT;
 			}
 			if (pl->ns_flags & CLONE_NEWIPC)
 				applied |= SANDBOX_NS_IPC;
@@ -207,6 +227,10 @@ child_main(const struct child_plan *pl)
 		} else if (pl->ns_required) {
 			child_fail(ST_NS, errno);
 		}
+		if (pl->pidns)
+			applied |= SANDBOX_NS_PID;
+		if (pl->userns_in_clone)
+			applied |= SANDBOX_NS_USER;
 		child_msg(MSG_NS, applied, 0);
 	}
 	/* 8. capability bounding set, while we still hold CAP_SETPCAP (root, or
@@ -256,6 +280,89 @@ child_main(const struct child_plan *pl)
 }
 
 static int
+write_maps(const struct child_plan *pl)
+{
+	int r;
+
+	if ((r = write_file("/proc/self/setgroups", "deny")) != 0 ||
+	    (r = write_file("/proc/self/uid_map", pl->uid_map)) != 0 ||
+	    (r = write_file("/proc/self/gid_map", pl->gid_map)) != 0) {
+		errno = -r;
+		return r;
+	}
+	return 0;
+}
+
+/*
+ * Pid 1 of the sandbox's pid namespace.  A plugin must not be pid 1: the
+ * kernel ignores signals without a handler sent to an init from inside its
+ * namespace (SIGXFSZ, SIGXCPU, SIGPIPE...), so limits would stop working.
+ * This init forks the plugin, reaps orphans, and when the plugin exits
+ * sends its wait status and rusage to the supervisor and exits, which
+ * kills everything left in the namespace.  It runs none of the plugin's
+ * code and holds only the exit pipe.
+ */
+static _Noreturn void
+init_main(const struct child_plan *pl)
+{
+	struct sandbox_init_report rep;
+	long pid;
+	int status;
+
+	if (setsid() < 0)
+		_exit(SANDBOX_SPAWN_SETUP);
+	/* Our parent is outside the namespace, so getppid() says 0 and cannot
+	 * tell whether it died before the prctl; the supervisor's pidfd and
+	 * the closed status pipe end the sandbox in that case anyway. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		_exit(SANDBOX_SPAWN_SETUP);
+	if (pl->userns_in_clone && write_maps(pl) != 0) {
+		struct msg m = { MSG_FAIL_SETUP, errno, ST_UIDMAP };
+
+		(void)!write(pl->src_fds[3], &m, sizeof(m));
+		_exit(SANDBOX_SPAWN_SETUP);
+	}
+	pid = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+	if (pid < 0)
+		_exit(SANDBOX_SPAWN_SETUP);
+	if (pid == 0)
+		child_main(pl, true);
+	/* Keep only the exit pipe, as fd 0. */
+	if (dup2(pl->exit_fd, 0) < 0)
+		_exit(SANDBOX_SPAWN_SETUP);
+	(void)syscall(SYS_close_range, 1, ~0U, 0);
+	for (;;) {
+		long w = syscall(SYS_wait4, -1, &status, __WALL, &rep.ru);
+
+		if (w == pid) {
+			rep.status = status;
+			(void)!write(0, &rep, sizeof(rep));
+			_exit(0);
+		}
+		if (w < 0 && errno != EINTR)
+			_exit(SANDBOX_SPAWN_SETUP);
+	}
+}
+
+/* The host pid of the init's only child (the plugin), from
+ * /proc/INIT/task/INIT/children.  Returns it, or -errno. */
+static pid_t
+init_child_pid(pid_t init)
+{
+	char path[64], *s = NULL;
+	size_t len;
+	long v;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)init, (int)init);
+	if ((r = file_read_all(path, 64, &s, &len)) != 0)
+		return r;
+	v = strtol(s, NULL, 10);
+	free(s);
+	return v > 0 ? (pid_t)v : -ESRCH;
+}
+
+static int
 read_cap_last(void)
 {
 	char *s = NULL;
@@ -282,13 +389,17 @@ sandbox_child_close(struct sandbox_child *c)
 		return;
 	if (c->pidfd >= 0)
 		close(c->pidfd);
+	if (c->plugin_pidfd >= 0)
+		close(c->plugin_pidfd);
+	if (c->exit_fd >= 0)
+		close(c->exit_fd);
 	if (c->notify_fd >= 0)
 		close(c->notify_fd);
 	if (c->stdout_fd >= 0)
 		close(c->stdout_fd);
 	if (c->stderr_fd >= 0)
 		close(c->stderr_fd);
-	c->pidfd = c->notify_fd = c->stdout_fd = c->stderr_fd = -1;
+	c->pidfd = c->plugin_pidfd = c->exit_fd = c->notify_fd = c->stdout_fd = c->stderr_fd = -1;
 }
 
 /* Answer the notifications that arrive before the exec completed: the
@@ -323,13 +434,14 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
 	struct child_plan pl;
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, st[2] = { -1, -1 };
 	int devnull = -1, ruleset = -1, pidfd = -1, ret = SANDBOX_SPAWN_SETUP;
+	int exitp[2] = { -1, -1 };
 	bool root = geteuid() == 0, exec_seen = false, exec_done = false;
 	uint64_t deadline;
 	struct stat sb;
 	long pid;
 
 	memset(c, 0, sizeof(*c));
-	c->pidfd = c->notify_fd = c->stdout_fd = c->stderr_fd = -1;
+	c->pidfd = c->plugin_pidfd = c->exit_fd = c->notify_fd = c->stdout_fd = c->stderr_fd = -1;
 	memset(&pl, 0, sizeof(pl));
 	err[0] = '\0';
 
@@ -380,14 +492,13 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
 	/* Namespaces: user (unprivileged only: it is what lets us empty the
 	 * bounding set), ipc, uts, and net unless network is full. */
 	if (p->namespaces != SANDBOX_NS_OFF && (pr->namespaces || p->namespaces == SANDBOX_NS_REQUIRED)) {
-		pl.ns_flags = CLONE_NEWIPC | CLONE_NEWUTS;
+		pl.ns_flags = CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS;
 		if (p->network != SANDBOX_NET_FULL)
 			pl.ns_flags |= CLONE_NEWNET;
-		if (!root) {
-			pl.ns_flags |= CLONE_NEWUSER;
-			snprintf(pl.uid_map, MAP_LEN, "%u %u 1\n", (unsigned)geteuid(), (unsigned)geteuid());
-			snprintf(pl.gid_map, MAP_LEN, "%u %u 1\n", (unsigned)getegid(), (unsigned)getegid());
-		}
+		pl.pidns = true;
+		pl.userns_in_clone = !root;
+		snprintf(pl.uid_map, MAP_LEN, "%u %u 1\n", (unsigned)geteuid(), (unsigned)geteuid());
+		snprintf(pl.gid_map, MAP_LEN, "%u %u 1\n", (unsigned)getegid(), (unsigned)getegid());
 		pl.ns_required = p->namespaces == SANDBOX_NS_REQUIRED ||
 		    (p->require & SANDBOX_LAYER_NAMESPACES);
 	} else if (p->namespaces == SANDBOX_NS_REQUIRED || (p->require & SANDBOX_LAYER_NAMESPACES)) {
@@ -438,15 +549,46 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
 	/* Raw clone with CLONE_PIDFD: fork semantics plus a pidfd, atomically
 	 * (no pid-reuse window).  The child only makes syscalls, so skipping
 	 * libc's fork handlers is fine. */
-	pid = syscall(SYS_clone, CLONE_PIDFD | SIGCHLD, 0, &pidfd, 0, 0);
+	if (pl.pidns) {
+		if (pipe2(exitp, O_CLOEXEC) != 0) {
+			snprintf(err, SANDBOX_ERR_LEN, "pipe: %s", strerror(errno));
+			goto out;
+		}
+		pl.exit_fd = exitp[1];
+		pid = syscall(SYS_clone, CLONE_PIDFD | SIGCHLD | CLONE_NEWPID |
+		    (pl.userns_in_clone ? CLONE_NEWUSER : 0), 0, &pidfd, 0, 0);
+		if (pid < 0 && !pl.ns_required) {
+			/* No pid namespace here: the other namespaces may still
+			 * work, unshared by the plugin process itself. */
+			pl.pidns = false;
+			pl.ns_flags &= ~CLONE_NEWNS;
+			if (pl.userns_in_clone)
+				pl.ns_flags |= CLONE_NEWUSER;
+			pl.userns_in_clone = false;
+			close(exitp[0]);
+			close(exitp[1]);
+			exitp[0] = exitp[1] = -1;
+		}
+	}
+	if (!pl.pidns)
+		pid = syscall(SYS_clone, CLONE_PIDFD | SIGCHLD, 0, &pidfd, 0, 0);
 	if (pid < 0) {
 		snprintf(err, SANDBOX_ERR_LEN, "clone: %s", strerror(errno));
 		goto out;
 	}
-	if (pid == 0)
-		child_main(&pl);
-	c->pid = (pid_t)pid;
+	if (pid == 0) {
+		if (pl.pidns)
+			init_main(&pl);
+		child_main(&pl, false);
+	}
+	c->pid = c->init_pid = (pid_t)pid;
 	c->pidfd = pidfd;
+	if (exitp[1] >= 0) {
+		close(exitp[1]);
+		exitp[1] = -1;
+		c->exit_fd = exitp[0];
+		exitp[0] = -1;
+	}
 	c->uid = root ? p->uid : geteuid();
 	c->uid_dropped = root;
 	close(outp[1]);
@@ -496,7 +638,25 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
 		}
 		switch (m.kind) {
 		case MSG_LISTENER:
-			c->notify_fd = (int)syscall(SYS_pidfd_getfd, c->pidfd, m.value, 0);
+			if (pl.pidns) {
+				/* The listener lives in the plugin process, the
+				 * init's child: find its host pid, open a pidfd. */
+				pid_t b = init_child_pid(c->init_pid);
+
+				if (b < 0) {
+					snprintf(err, SANDBOX_ERR_LEN, "plugin pid under init: %s", strerror(-b));
+					goto kill_out;
+				}
+				c->pid = b;
+				c->plugin_pidfd = (int)syscall(SYS_pidfd_open, b, 0);
+				if (c->plugin_pidfd < 0) {
+					c->plugin_pidfd = -1;
+					snprintf(err, SANDBOX_ERR_LEN, "pidfd_open: %s", strerror(errno));
+					goto kill_out;
+				}
+			}
+			c->notify_fd = (int)syscall(SYS_pidfd_getfd,
+			    c->plugin_pidfd >= 0 ? c->plugin_pidfd : c->pidfd, m.value, 0);
 			if (c->notify_fd < 0) {
 				c->notify_fd = -1;
 				snprintf(err, SANDBOX_ERR_LEN, "pidfd_getfd(seccomp listener): %s", strerror(errno));
@@ -549,9 +709,9 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
 
 kill_out:
 	ret = SANDBOX_SPAWN_SETUP;
-	(void)syscall(SYS_kill, c->pid, SIGKILL);
+	(void)syscall(SYS_kill, c->init_pid, SIGKILL);
 reap_out:
-	while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
+	while (waitpid(c->init_pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	sandbox_child_close(c);
 out:
@@ -567,6 +727,10 @@ out:
 		close(errp[0]);
 	if (errp[1] >= 0)
 		close(errp[1]);
+	if (exitp[0] >= 0)
+		close(exitp[0]);
+	if (exitp[1] >= 0)
+		close(exitp[1]);
 	if (devnull >= 0)
 		close(devnull);
 	if (ruleset >= 0)

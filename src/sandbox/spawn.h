@@ -28,6 +28,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "base/util.h"
@@ -41,6 +42,8 @@ enum sandbox_ns {
 	SANDBOX_NS_IPC = 1 << 1,
 	SANDBOX_NS_UTS = 1 << 2,
 	SANDBOX_NS_NET = 1 << 3,
+	SANDBOX_NS_MOUNT = 1 << 4,
+	SANDBOX_NS_PID = 1 << 5,
 };
 
 /* Which layers actually applied to one child. */
@@ -55,10 +58,21 @@ struct sandbox_layers {
 	bool cgroup;
 };
 
+/* What the pid-namespace init sends when the plugin exited. */
+struct sandbox_init_report {
+	int32_t status;              /* wait status of the plugin */
+	struct rusage ru;            /* its rusage (children included) */
+};
+
 /* A started sandboxed program. */
 struct sandbox_child {
-	pid_t pid;
-	int pidfd;                   /* readable when the child exits */
+	pid_t pid;                   /* the plugin process (host pid) */
+	pid_t init_pid;              /* our direct child: the plugin itself, or the
+	                              * pid-namespace init that runs it; also the
+	                              * process group and session of the sandbox */
+	int pidfd;                   /* of init_pid: readable when it exits */
+	int plugin_pidfd;            /* of pid when it differs from init_pid, else -1 */
+	int exit_fd;                 /* init's report pipe (struct sandbox_init_report), or -1 */
 	int notify_fd;               /* seccomp listener, -1 without user notification */
 	int stdout_fd;               /* read ends of the output pipes (non-blocking) */
 	int stderr_fd;

@@ -69,14 +69,31 @@ emit(struct sandbox_run *r, const char *name, cJSON *details)
 	event_emit(r->log, EVENT_WARN, name, details);
 }
 
+static uint64_t plugin_cpu_ns(pid_t pid);
+static uint64_t status_kb(pid_t pid, const char *key);
+
+/* Remember CPU time and peak RSS while the plugin exists: when a pid
+ * namespace init is killed, nobody waits for the plugin to report them. */
+static void
+sample_usage(struct sandbox_run *r)
+{
+	uint64_t cpu = plugin_cpu_ns(r->c.pid), hwm = status_kb(r->c.pid, "VmHWM:");
+
+	if (cpu > r->cpu_ns)
+		r->cpu_ns = cpu;
+	if (hwm > r->hwm_kb)
+		r->hwm_kb = hwm;
+}
+
 void
 sandbox_run_kill(struct sandbox_run *r)
 {
-	if (r->c.pid <= 0 || r->done)
+	if (r->c.init_pid <= 0 || r->done)
 		return;
+	sample_usage(r);
 	/* The whole session's process group (the plugin is its leader), then
 	 * the plugin itself through its pidfd (immune to pid reuse). */
-	(void)kill(-r->c.pid, SIGKILL);
+	(void)kill(-r->c.init_pid, SIGKILL);
 	if (r->c.pidfd >= 0)
 		(void)syscall(SYS_pidfd_send_signal, r->c.pidfd, SIGKILL, NULL, 0);
 	r->killed = true;
@@ -392,7 +409,7 @@ count_processes(const struct sandbox_run *r, unsigned *in_session, unsigned *of_
 		/* "pid (comm) state ppid pgrp session ...": comm may hold
 		 * anything, so parse after the last ')'. */
 		rp = strrchr(buf, ')');
-		if (rp != NULL && sscanf(rp + 1, " %*c %*d %*d %d", &sid) == 1 && sid == r->c.pid)
+		if (rp != NULL && sscanf(rp + 1, " %*c %*d %*d %d", &sid) == 1 && sid == r->c.init_pid)
 			(*in_session)++;
 	}
 	closedir(d);
@@ -451,6 +468,11 @@ handle_notification(struct sandbox_run *r)
 		r->violations++;
 		sandbox_run_kill(r);
 		return;
+	case SANDBOX_NOTIF_ALLOWED:
+		/* Decided on register values only (prctl option, ioctl command,
+		 * persona): nothing the plugin can change after the check. */
+		resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		break;
 	case SANDBOX_NOTIF_EXEC:
 		/* The policy allows exec: the decision does not look at the
 		 * pointer arguments, and Landlock checks the file. */
@@ -551,15 +573,14 @@ plugin_cpu_ns(pid_t pid)
 static void
 duty_cycle(struct sandbox_run *r, uint64_t now)
 {
-	uint64_t used = plugin_cpu_ns(r->c.pid);
+	uint64_t used = r->cpu_ns;
 	double budget = r->p->cpu_limit * (double)(now - r->c.start_ns);
 
-	r->cpu_ns = used;
 	if (!r->stopped && (double)used > budget + CPU_BURST_NS) {
-		(void)kill(-r->c.pid, SIGSTOP);
+		(void)kill(-r->c.init_pid, SIGSTOP);
 		r->stopped = true;
 	} else if (r->stopped && (double)used <= budget) {
-		(void)kill(-r->c.pid, SIGCONT);
+		(void)kill(-r->c.init_pid, SIGCONT);
 		r->stopped = false;
 	}
 }
@@ -593,6 +614,7 @@ tick(struct sandbox_run *r)
 		limit_hit(r, SANDBOX_LIMIT_WALL_TIME, r->p->wall_timeout_ms, NULL, 0, true);
 		return;
 	}
+	sample_usage(r);
 	if (r->p->cpu_limit > 0)
 		duty_cycle(r, now);
 	if (r->p->memory_limit != 0) {
@@ -612,16 +634,30 @@ reap(struct sandbox_run *r)
 	pid_t w;
 
 	do
-		w = wait4(r->c.pid, &status, WNOHANG | __WALL, &ru);
+		w = wait4(r->c.init_pid, &status, WNOHANG | __WALL, &ru);
 	while (w < 0 && errno == EINTR);
-	if (w != r->c.pid)
+	if (w != r->c.init_pid)
 		return;
+	/* Under a pid namespace the init reports the plugin's own status; if
+	 * the init was killed (by us), its status is the plugin's fate too. */
+	if (r->c.exit_fd >= 0) {
+		struct sandbox_init_report rep;
+
+		if (read(r->c.exit_fd, &rep, sizeof(rep)) == (ssize_t)sizeof(rep)) {
+			status = rep.status;
+			ru = rep.ru;
+		}
+	}
 	/* Leftover children of the plugin die with it. */
-	(void)kill(-r->c.pid, SIGKILL);
+	(void)kill(-r->c.init_pid, SIGKILL);
 	r->wall_ms = (time_mono_ns() - r->c.start_ns) / 1000000;
 	r->cpu_ms = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
 	    (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
 	r->peak_rss_kb = (uint64_t)ru.ru_maxrss;
+	if (r->cpu_ns / 1000000 > r->cpu_ms)
+		r->cpu_ms = r->cpu_ns / 1000000;
+	if (r->hwm_kb > r->peak_rss_kb)
+		r->peak_rss_kb = r->hwm_kb;
 	if (WIFEXITED(status)) {
 		r->exit_code = WEXITSTATUS(status);
 		r->signal = 0;
@@ -666,7 +702,8 @@ sandbox_run_start(struct sandbox_run *r, const struct sandbox_policy *p,
 
 	memset(r, 0, sizeof(*r));
 	r->epfd = r->timerfd = -1;
-	r->c.pidfd = r->c.notify_fd = r->c.stdout_fd = r->c.stderr_fd = -1;
+	r->c.pidfd = r->c.plugin_pidfd = r->c.exit_fd = r->c.notify_fd = -1;
+	r->c.stdout_fd = r->c.stderr_fd = -1;
 	r->p = p;
 	r->log = log;
 	r->out_fd = out_fd;
@@ -697,7 +734,7 @@ sandbox_run_start(struct sandbox_run *r, const struct sandbox_policy *p,
 	    watch(r->epfd, r->c.stdout_fd, TAG_OUT) != 0 || watch(r->epfd, r->c.stderr_fd, TAG_ERR) != 0) {
 		snprintf(err, SANDBOX_ERR_LEN, "supervisor setup: %s", strerror(errno));
 		sandbox_run_kill(r);
-		while (waitpid(r->c.pid, NULL, 0) < 0 && errno == EINTR)
+		while (waitpid(r->c.init_pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		ret = SANDBOX_SPAWN_SETUP;
 		goto fail;
@@ -814,6 +851,10 @@ sandbox_run_result(const struct sandbox_run *r)
 		cJSON_AddItemToArray(ns, cJSON_CreateString("uts"));
 	if (r->c.layers.namespaces & SANDBOX_NS_NET)
 		cJSON_AddItemToArray(ns, cJSON_CreateString("net"));
+	if (r->c.layers.namespaces & SANDBOX_NS_MOUNT)
+		cJSON_AddItemToArray(ns, cJSON_CreateString("mount"));
+	if (r->c.layers.namespaces & SANDBOX_NS_PID)
+		cJSON_AddItemToArray(ns, cJSON_CreateString("pid"));
 	cJSON_AddBoolToObject(lay, "cgroup", r->c.layers.cgroup);
 	cJSON_AddStringToObject(lay, "cpu_limit_method", r->p->cpu_limit > 0 ? "duty_cycle" : "none");
 	return o;
@@ -827,9 +868,9 @@ sandbox_run_free(struct sandbox_run *r)
 {
 	if (r == NULL)
 		return;
-	if (!r->done && r->c.pid > 0) {
+	if (!r->done && r->c.init_pid > 0) {
 		sandbox_run_kill(r);
-		while (waitpid(r->c.pid, NULL, 0) < 0 && errno == EINTR)
+		while (waitpid(r->c.init_pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		r->done = true;
 	}

@@ -67,7 +67,8 @@ struct sandbox_run {
 	bool done;
 	bool fork_allowed;
 	uint64_t deadline_ns;            /* 0 = none */
-	uint64_t cpu_ns;                 /* last CPU clock sample */
+	uint64_t cpu_ns;                 /* last CPU clock sample of the plugin */
+	uint64_t hwm_kb;                 /* last VmHWM sample of the plugin */
 	/* result */
 	int exit_code;                   /* -1 when signalled */
 	int signal;                      /* 0 when exited */

@@ -39,6 +39,10 @@ struct journal {
 	int tail_dirty;    /* a failed append may have left bytes past segs[last].bytes */
 	struct waiter *waiters;
 	size_t nwaiters;
+	/* Where the last iterator stopped: a reader that comes back for the
+	 * next batch (the spool's peek) starts there instead of scanning its
+	 * segment from the beginning. */
+	uint64_t hint_seq, hint_seg, hint_off;
 };
 
 /* ---- CRC32C ------------------------------------------------------------ */
@@ -715,6 +719,10 @@ journal_iter_init(struct journal *j, uint64_t from, struct journal_iter *it)
 	it->seq = j->segs[i].first;
 	it->off = 0;
 	it->target = from;
+	if (j->hint_seg == j->segs[i].first && j->hint_seq <= from && j->hint_seq > it->seq) {
+		it->seq = j->hint_seq;
+		it->off = j->hint_off;
+	}
 	if ((it->buf = malloc(j->max_record ? j->max_record : 1)) == NULL)
 		return -ENOMEM;
 	return 0;
@@ -788,6 +796,9 @@ journal_iter_next(struct journal_iter *it, uint64_t *seq, const void **data, siz
 		*seq = s;
 		*data = it->buf;
 		*len = n;
+		j->hint_seq = it->seq;
+		j->hint_seg = it->seg_first;
+		j->hint_off = it->off;
 		return 1;
 	}
 }

@@ -9,7 +9,7 @@
  * A segment is named after the sequence number of its first record (decimal,
  * at least 12 digits) and holds nothing but records, each framed as
  *
- *   u32 magic   JOURNAL_MAGIC (little endian; the low byte is the version)
+ *   u32 magic   JOURNAL_MAGIC: the bytes "SJR" and the version (1)
  *   u32 length  payload bytes, <= the journal's max_record
  *   u32 crc     CRC32C (Castagnoli) of the 4 length bytes and the payload
  *   payload
@@ -46,8 +46,8 @@
 #include <stdint.h>
 #include "base/util.h"
 
-/* "SJR" + version 1, stored little endian. */
-#define JOURNAL_MAGIC            0x52004a53u
+/* On disk the bytes "SJR" and then the version byte (1). */
+#define JOURNAL_MAGIC            0x01524a53u
 #define JOURNAL_VERSION          1u
 #define JOURNAL_HDR_SIZE         12u
 /* Defaults and hard limits of the named caps. */

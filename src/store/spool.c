@@ -417,8 +417,8 @@ spool_peek(struct spool *s, size_t max_records, size_t max_bytes, struct spool_b
 	ninf = NULL;
 out:
 	free(ninf);
-	if (rc < 0)
-		spool_batch_free(out);
+	if (rc < 0 || out->n == 0)
+		spool_batch_free(out); /* an empty batch holds nothing to free */
 	return rc;
 }
 

@@ -113,7 +113,8 @@ struct spool_batch {
  * The oldest unacknowledged records, job results and security events first,
  * at most `max_records` (<= SPOOL_MAX_BATCH) and about `max_bytes` of bodies
  * (at least one record when any is waiting, whatever its size).  Peeking
- * again without acks returns the same records.  Free with spool_batch_free.
+ * again without acks returns the same records.  Free with spool_batch_free
+ * (an empty batch, n == 0, owns nothing, but freeing it is harmless).
  */
 int spool_peek(struct spool *s, size_t max_records, size_t max_bytes, struct spool_batch *out) WARN_UNUSED;
 void spool_batch_free(struct spool_batch *b);

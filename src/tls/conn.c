@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -353,6 +355,11 @@ static struct tls_conn *conn_new(int fd)
 	int fl = fcntl(fd, F_GETFL);
 	if (fl >= 0)
 		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	/* BearSSL hands out one record at a time, so a handshake flight is
+	 * several small send()s: with Nagle and delayed ACKs every flight
+	 * would stall ~40 ms.  (Fails harmlessly on non-TCP sockets.) */
+	int one = 1;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	return c;
 }
 
@@ -562,6 +569,8 @@ int tls_conn_pump(struct tls_conn *c)
 {
 	br_ssl_engine_context *eng = c->eng;
 
+	int no_recv = 0;
+
 	if (c->failed)
 		return -EPROTO;
 	for (int step = 0; step < PUMP_MAX_STEPS; step++) {
@@ -576,7 +585,16 @@ int tls_conn_pump(struct tls_conn *c)
 		if (!c->established && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP))) {
 			if (on_established(c) != 0)
 				return -EPROTO;
+			/* Stop reading in this call: a peer may send close_notify
+			 * right after its Finished (OpenSSL's s_client -reconnect
+			 * does), and the caller must see the established
+			 * connection before it sees the close. */
+			no_recv = 1;
 		}
+		/* Unread application data first: reading further records could
+		 * process a close_notify behind it. */
+		if (st & BR_SSL_RECVAPP)
+			no_recv = 1;
 		if (st & BR_SSL_SENDREC) {
 			buf = br_ssl_engine_sendrec_buf(eng, &len);
 			n = send(c->fd, buf, len, MSG_NOSIGNAL);
@@ -589,7 +607,7 @@ int tls_conn_pump(struct tls_conn *c)
 				return -e;
 			}
 		}
-		if (!progress && (st & BR_SSL_RECVREC)) {
+		if (!progress && !no_recv && (st & BR_SSL_RECVREC)) {
 			buf = br_ssl_engine_recvrec_buf(eng, &len);
 			n = recv(c->fd, buf, len, 0);
 			if (n > 0) {
@@ -612,7 +630,7 @@ int tls_conn_pump(struct tls_conn *c)
 			if (st == BR_SSL_CLOSED)
 				return closed_result(c);
 			if (!c->established && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)))
-				return on_established(c);
+				return on_established(c) ? -EPROTO : 0;
 			return 0;
 		}
 	}
@@ -652,12 +670,12 @@ long tls_conn_read(struct tls_conn *c, void *buf, size_t len)
 
 	if (c->failed)
 		return -EPROTO;
-	st = br_ssl_engine_current_state(c->eng);
-	if (st == BR_SSL_CLOSED)
-		return closed_result(c);
-	if (!c->established || !(st & BR_SSL_RECVAPP))
-		return -EAGAIN;
-	p = br_ssl_engine_recvapp_buf(c->eng, &n);
+	/* Data the peer sent before its close_notify is still delivered. */
+	p = c->established ? br_ssl_engine_recvapp_buf(c->eng, &n) : NULL;
+	if (!p) {
+		st = br_ssl_engine_current_state(c->eng);
+		return st == BR_SSL_CLOSED ? closed_result(c) : -EAGAIN;
+	}
 	if (n > len)
 		n = len;
 	memcpy(buf, p, n);

@@ -14,6 +14,9 @@ rc=$?
 [ "$(stat -c %a ca/ca.key)" = 600 ] && ok "CA key file is 0600" || fail "CA key file is 0600" "$(stat -c %a ca/ca.key)"
 [ "$(stat -c %a ca)" = 700 ] && ok "CA directory is 0700" || fail "CA directory is 0700" "$(stat -c %a ca)"
 check "openssl reads our PKCS#8 CA key" openssl pkey -in ca/ca.key -noout
+cp ca/ca.key ca.key.before
+check_exit "ca-init refuses to replace an existing CA" 1 "$S" cert ca-init --out ca
+cmp -s ca/ca.key ca.key.before && ok "existing CA key untouched" || fail "existing CA key untouched"
 check "openssl verify accepts the self-signed CA" openssl verify -CAfile ca/ca.pem ca/ca.pem
 openssl x509 -in ca/ca.pem -noout -text >ca.txt 2>&1
 check_grep "CA: ecdsa-with-SHA256" "Signature Algorithm: ecdsa-with-SHA256" ca.txt
@@ -137,6 +140,11 @@ openssl x509 -req -in agent.csr -CA oca.pem -CAkey oca.key -CAcreateserial -days
     -extfile <(printf 'extendedKeyUsage=clientAuth\n') 2>/dev/null
 check_exit "cert verify accepts an OpenSSL CA's leaf" 0 "$S" cert verify --ca oca.pem --purpose client ocl.pem
 [ "$("$S" cert pin ocl.pem)" = "$("$S" cert pin client.pem)" ] && ok "pin depends only on the key" || fail "pin depends only on the key"
+
+# Inspection and verification need no privileges.
+cp ca/ca.pem ca-public.pem && chmod 644 ca-public.pem client.pem
+check "cert verify works as nobody" as_nobody "$S" cert verify --ca ca-public.pem --purpose client client.pem
+check_exit "nobody cannot read the CA key" 1 as_nobody "$S" cert issue --ca-dir ca --csr agent.csr --profile client --out /dev/null
 
 # --- garbage in -----------------------------------------------------------------
 printf 'not a certificate\n' >junk.pem

@@ -199,7 +199,9 @@ test_schema_errors(void)
 		{ "sandbox:\n  allowed_syscalls:\n    - read\n    - frobnicate\n", 4, "unknown system call" },
 		{ "sandbox:\n  blocked_syscalls: [exec, nope]\n", 2, "unknown system call" },
 		{ "sandbox:\n  user: root\n", 2, "uid:gid" },
-		{ "sandbox:\n  user: \"0:4294967295\"\n", 2, "uid:gid" },
+		{ "sandbox:\n  user: \"1:4294967295\"\n", 2, "uid:gid" },
+		{ "sandbox:\n  user: \"0:0\"\n", 2, "insecure value: uid and gid must not be 0" },
+		{ "agent:\n  user: \"1000:0\"\n", 2, "insecure value" },
 		{ "sandbox:\n  require: [seccomp, magic]\n", 2, "unknown layer" },
 		{ "sandbox:\n  on_violation: ignore\n", 2, "not one of: deny kill" },
 		{ "sensor:\n  sandbox:\n    namespaces: maybe\n", 3, "not one of: auto off required" },
@@ -375,6 +377,10 @@ test_ini_tree(void)
 		CHECK_EQ_INT(cfg_node_get(cfg_node_get(a, "b"), "k")->line, 3);
 		CHECK_EQ_STR(cfg_node_get(a, "j")->value, "q");
 	}
+	cfg_node_free(root);
+	/* A byte order mark before the first header. */
+	CHECK_EQ_INT(inifile_parse("\xef\xbb\xbf[a]\nk = v\n", 13, &root, d), 0);
+	CHECK(root != NULL && cfg_node_get(cfg_node_get(root, "a"), "k") != NULL);
 	cfg_node_free(root);
 	/* NUL bytes and bad UTF-8 are refused before inih sees them. */
 	CHECK_EQ_INT(inifile_parse("a = 1\nb = \0\n", 11, &root, d), -1);

@@ -131,6 +131,20 @@ test_basic(void)
 	CHECK_EQ_INT(verify_all(j, 1), 100);
 	CHECK_EQ_INT(verify_all(j, 42), 59);
 	CHECK_EQ_INT(verify_all(j, 101), 0);
+	/* Readers that resume (from the position the last one reached, past
+	 * it, or before it) all see the right records. */
+	struct journal_iter it;
+	uint64_t seq;
+	const void *d;
+	size_t len;
+	CHECK_EQ_INT(journal_iter_init(j, 10, &it), 0);
+	for (int i = 0; i < 40; i++)
+		CHECK_EQ_INT(journal_iter_next(&it, &seq, &d, &len), 1);
+	CHECK_EQ_INT(seq, 49);
+	journal_iter_done(&it);
+	CHECK_EQ_INT(verify_all(j, 50), 51);
+	CHECK_EQ_INT(verify_all(j, 77), 24);
+	CHECK_EQ_INT(verify_all(j, 30), 71);
 
 	/* A second opener is refused while the first holds the lock. */
 	struct journal *j2 = NULL;
@@ -151,6 +165,35 @@ test_basic(void)
 	/* Bad options. */
 	struct journal_options bad = { .max_record = 8192, .max_segment = 8192 };
 	CHECK_EQ_INT(journal_open(jdir, &bad, &j, NULL), -EINVAL);
+}
+
+/* The documented on-disk format, byte for byte (docs/storage.md). */
+static void
+test_format(void)
+{
+	struct journal_options o = { .flags = JOURNAL_CREATE };
+	struct journal *j;
+	char p[300], *buf = NULL;
+	size_t len = 0;
+
+	/* The CRC32C check value of RFC 3720 (iSCSI), appendix B.4. */
+	CHECK_EQ_INT(journal_crc32c(0, "123456789", 9), 0xe3069283u);
+	fresh_dir();
+	j = open_ok(&o, NULL);
+	CHECK_EQ_INT(journal_append(j, "abc", 3, NULL), 0);
+	CHECK_EQ_INT(journal_sync(j), 0);
+	journal_close(j);
+	segpath(1, p, sizeof(p));
+	CHECK_EQ_INT(file_read_all(p, 1000, &buf, &len), 0);
+	CHECK_EQ_INT(len, 15);
+	if (len == 15) {
+		const unsigned char *b = (const unsigned char *)buf;
+		CHECK(memcmp(b, "SJR\x01\x03\0\0\0", 8) == 0);
+		uint32_t crc = journal_crc32c(journal_crc32c(0, "\x03\0\0\0", 4), "abc", 3);
+		CHECK_EQ_INT(b[8] | b[9] << 8 | b[10] << 16 | (uint32_t)b[11] << 24, crc);
+		CHECK(memcmp(b + 12, "abc", 3) == 0);
+	}
+	free(buf);
 }
 
 static void
@@ -575,7 +618,7 @@ test_kill9(void)
 			appender(pfd[1], (unsigned)rand());
 		}
 		close(pfd[1]);
-		struct timespec ts = { 0, (long)(5 + rand() % 60) * 1000000L };
+		struct timespec ts = { 0, (long)(20 + rand() % 60) * 1000000L };
 		nanosleep(&ts, NULL);
 		kill(pid, SIGKILL);
 		int status;
@@ -614,6 +657,7 @@ main(void)
 		return 1;
 	}
 	RUN(test_basic);
+	RUN(test_format);
 	RUN(test_rotation_and_drop);
 	RUN(test_torn_tail);
 	RUN(test_corrupt_middle);

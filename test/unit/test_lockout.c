@@ -42,9 +42,9 @@ test_exactly_at_max(void)
 	CHECK_EQ_INT(lockout_check(lo, "10.0.0.1", "acme", t, &ra), LOCKOUT_SOURCE);
 	CHECK_EQ_INT(ra, 300);
 	/* Locked is checked before any token comparison: the caller answers
-	 * 429 even with the right token.  A success reported meanwhile (none
-	 * can happen, but a buggy caller) does not unlock, and further failures
-	 * do not restart the event. */
+	 * 429 even with the right token.  Failures reported meanwhile (a buggy
+	 * caller) neither extend the lock nor start a second event, and the
+	 * lock holds until its end however the attempts go. */
 	CHECK_EQ_INT(lockout_fail(lo, "10.0.0.1", "acme", t + 1), 0);
 	CHECK_EQ_INT(lockout_check(lo, "10.0.0.1", "acme", locked_at + 299001, &ra), LOCKOUT_SOURCE);
 	CHECK_EQ_INT(ra, 1);

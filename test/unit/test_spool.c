@@ -415,7 +415,7 @@ test_kill9(void)
 			_exit(0);
 		}
 		close(pfd[1]);
-		struct timespec ts = { 0, (long)(5 + rand() % 40) * 1000000L };
+		struct timespec ts = { 0, (long)(20 + rand() % 60) * 1000000L };
 		nanosleep(&ts, NULL);
 		kill(pid, SIGKILL);
 		CHECK(waitpid(pid, NULL, 0) == pid);

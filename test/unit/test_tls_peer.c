@@ -18,6 +18,8 @@
  *       connect N times with the same client (session resumption), send
  *       "ping\n" (and with --read print the answer), print "client: ok resumed=0|1 suite=0x...." or
  *       "client: fail reason=R br_err=NAME"; exit 0 if all succeeded.
+ *   test_tls_peer bench --cert F --key F --ca F --client-cert F --client-key F
+ *       [--seconds S]   handshakes/s and P-256 operations/s (bench/tls.sh)
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -25,6 +27,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 #include "harness.h"
@@ -201,6 +204,129 @@ static int peer_client(int argc, char **argv)
 	tls_trust_free(&trust);
 	tls_creds_free(&creds);
 	return failures ? 1 : 0;
+}
+
+/* ---- benchmark (bench/tls.sh) -------------------------------------------- */
+
+static double now_s(void)
+{
+	return (double)time_mono_ns() / 1e9;
+}
+
+/* Handshakes per second, our client against our server (a forked child)
+ * over loopback TCP; full ones (session forgotten each time) or resumed. */
+static double bench_handshakes(struct tls_client *cl, unsigned port, int resumed, double secs)
+{
+	unsigned long n = 0;
+	double t0s = now_s(), t;
+	tls_client_forget_session(cl);
+	do {
+		struct tls_conn *c = NULL;
+		if (!resumed)
+			tls_client_forget_session(cl);
+		struct tls_failure f;
+		int rc = tls_client_connect(cl, "127.0.0.1", port, &c, &f);
+		if (rc != 0) {
+			print_fail("bench client", &f, rc);
+			return -1;
+		}
+		if (resumed && n > 0 && !tls_conn_resumed(c)) {
+			tls_conn_free(c);
+			return -2;
+		}
+		tls_conn_close(c);
+		n++;
+		t = now_s();
+	} while (t - t0s < secs);
+	return (double)n / (t - t0s);
+}
+
+static int peer_bench(int argc, char **argv)
+{
+	const char *cert = arg(argc, argv, "--cert"), *key = arg(argc, argv, "--key");
+	const char *ca = arg(argc, argv, "--ca"), *ccert = arg(argc, argv, "--client-cert");
+	const char *ckey = arg(argc, argv, "--client-key"), *sec = arg(argc, argv, "--seconds");
+	double secs = sec ? atof(sec) : 2.0;
+	static struct tls_creds screds, ccreds;
+	static struct tls_trust strust, ctrust;
+	static struct tls_server sv;
+	static struct tls_client cl;
+
+	if (!cert || !key || !ca || !ccert || !ckey)
+		return 64;
+	if (tls_creds_load(&screds, cert, key) || tls_creds_load(&ccreds, ccert, ckey) ||
+	    tls_trust_load_ca_file(&strust, ca, TLS_PEER_CLIENT) ||
+	    tls_trust_load_ca_file(&ctrust, ca, TLS_PEER_SERVER) ||
+	    tls_server_init(&sv, &strust, &screds, 1024))
+		return 1;
+	int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	if (ls < 0 || bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(ls, 64) < 0 ||
+	    getsockname(ls, (struct sockaddr *)&sa, &sl) < 0)
+		return 1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* server: until the parent kills us (bounded by an alarm) */
+		alarm((unsigned)(secs * 4 + 10));
+		for (;;) {
+			struct tls_conn *c = NULL;
+			int fd = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+			if (fd < 0)
+				continue;
+			if (tls_conn_server(&sv, fd, &c, NULL) == 0) {
+				if (tls_conn_handshake(c) == 0)
+					tls_conn_close(c);
+				else
+					tls_conn_free(c);
+			}
+		}
+	}
+	tls_client_init(&cl, &ctrust, &ccreds, "localhost");
+	double full = bench_handshakes(&cl, ntohs(sa.sin_port), 0, secs);
+	double res = bench_handshakes(&cl, ntohs(sa.sin_port), 1, secs);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	printf("bench full_handshakes_per_s %.0f\n", full);
+	printf("bench resumed_handshakes_per_s %.0f\n", res);
+
+	/* P-256 primitives of the BearSSL we link */
+	struct key_p256 k;
+	unsigned char hash[32] = { 1, 2, 3 }, sig[80], pt[65];
+	size_t siglen = 0;
+	const br_ec_impl *ec = br_ec_get_default();
+	br_ecdsa_sign sign = br_ecdsa_sign_asn1_get_default();
+	br_ecdsa_vrfy vrfy = br_ecdsa_vrfy_asn1_get_default();
+	if (key_generate(&k))
+		return 1;
+	unsigned long n = 0;
+	double t0s = now_s(), t;
+	do {
+		siglen = sign(ec, &br_sha256_vtable, hash, &k.sk, sig);
+		n++;
+	} while ((t = now_s()) - t0s < secs / 2);
+	printf("bench p256_sign_per_s %.0f\n", (double)n / (t - t0s));
+	n = 0;
+	t0s = now_s();
+	do {
+		if (!vrfy(ec, hash, 32, &k.pk, sig, siglen))
+			return 1;
+		n++;
+	} while ((t = now_s()) - t0s < secs / 2);
+	printf("bench p256_verify_per_s %.0f\n", (double)n / (t - t0s));
+	n = 0;
+	t0s = now_s();
+	do {
+		memcpy(pt, k.pub, 65);
+		if (!ec->mul(pt, 65, k.priv, 32, BR_EC_secp256r1))
+			return 1;
+		n++;
+	} while ((t = now_s()) - t0s < secs / 2);
+	printf("bench p256_ecdh_per_s %.0f\n", (double)n / (t - t0s));
+	printf("bench ec_impl %s\n", ec == &br_ec_all_m31 ? "ec_all_m31 (p256_m31)" :
+	    ec == &br_ec_all_m15 ? "ec_all_m15" : "other");
+	key_wipe(&k);
+	return 0;
 }
 
 /* ---- self-contained checks ----------------------------------------------- */
@@ -720,6 +846,8 @@ int main(int argc, char **argv)
 		return peer_server(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "client") == 0)
 		return peer_client(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "bench") == 0)
+		return peer_bench(argc, argv);
 	int rc = setup();
 	if (rc) {
 		printf("FAIL - setup (%d)\n", rc);

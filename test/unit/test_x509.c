@@ -203,6 +203,24 @@ test_issue_argument_checks(void)
 	CHECK_EQ_INT(x509_issue_leaf(&other, ca_der, ca_len, &req, &der, &len), X509_E_KEY);
 	req.cn = "";
 	CHECK_EQ_INT(x509_issue_leaf(&ca_key, ca_der, ca_len, &req, &der, &len), X509_E_ARG);
+	{
+		/* SANs filled by hand are checked too: a NUL inside a DNS name
+		 * and an IP of the wrong size are refused. */
+		struct x509_sans bad;
+
+		memset(&bad, 0, sizeof(bad));
+		bad.n = 1;
+		bad.san[0].type = X509_SAN_DNS;
+		memcpy(bad.san[0].val, "a\0b", 3);
+		bad.san[0].len = 3;
+		req.cn = "x";
+		req.sans = &bad;
+		CHECK_EQ_INT(x509_issue_leaf(&ca_key, ca_der, ca_len, &req, &der, &len), X509_E_ARG);
+		bad.san[0].type = X509_SAN_IP;
+		CHECK_EQ_INT(x509_issue_leaf(&ca_key, ca_der, ca_len, &req, &der, &len), X509_E_ARG);
+		bad.san[0].type = 1;    /* rfc822Name: not issued */
+		CHECK_EQ_INT(x509_issue_leaf(&ca_key, ca_der, ca_len, &req, &der, &len), X509_E_ARG);
+	}
 }
 
 static void
