@@ -168,7 +168,7 @@ fuzz: $(patsubst test/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) test/fuzz/run.sh $(BUILD)/fuzz
 
 # --- benchmarks ----------------------------------------------------------------
-bench: all
+bench: all $(UNIT_BINS)
 	@for b in bench/*.sh; do [ -x "$$b" ] && BUILD=$(BUILD) "$$b"; done; true
 
 clean:

@@ -172,6 +172,12 @@ fail:
 	return r;
 }
 
+uint64_t
+sandbox_landlock_dir_rights(bool write, int abi)
+{
+	return (write ? ~0ull : LL_FS_RO) & fs_handled(abi);
+}
+
 int
 sandbox_landlock_restrict(int ruleset_fd)
 {

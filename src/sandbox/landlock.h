@@ -14,6 +14,8 @@
 #ifndef STAVILY_SANDBOX_LANDLOCK_H
 #define STAVILY_SANDBOX_LANDLOCK_H
 
+#include <stdint.h>
+
 #include "base/util.h"
 #include "sandbox/policy.h"
 
@@ -33,6 +35,10 @@ int sandbox_landlock_abi(void);
  */
 int sandbox_landlock_build(const struct sandbox_policy *p, int abi, const char *program,
     char err[SANDBOX_ERR_LEN]) WARN_UNUSED;
+
+/* The directory rights a `write` (rw) or read-only entry gets under ABI
+ * `abi` (what sandbox_landlock_build grants), for rules added later. */
+uint64_t sandbox_landlock_dir_rights(bool write, int abi);
 
 /* Async-signal-safe: restrict the calling thread to `ruleset_fd`.  Needs
  * NO_NEW_PRIVS (or CAP_SYS_ADMIN).  Returns 0 or -errno. */

@@ -12,20 +12,13 @@
 
 #include "base/cli.h"
 #include "base/fileio.h"
+#include "base/timefmt.h"
 #include "config/config.h"
 #include "event/event.h"
 #include "sandbox/filter.h"
 #include "sandbox/policy.h"
 #include "sandbox/probe.h"
 #include "sandbox/supervisor.h"
-
-/* The config module is written in parallel: bind to it weakly so this
- * command builds before it exists and uses it as soon as it links in. */
-#pragma weak config_load
-#pragma weak config_free
-#pragma weak config_sandbox
-#pragma weak config_errors_print
-#pragma weak config_errors_free
 
 #define MAX_SETS 64
 
@@ -42,7 +35,11 @@ static const char usage[] =
     "       receives the result JSON.  PROGRAM is not searched in PATH.\n"
     "       Exit status: the program's, 128+N if killed by signal N, 125 if the\n"
     "       sandbox could not be set up, 126 cannot execute, 127 not found,\n"
-    "       78 invalid policy.\n";
+    "       78 invalid policy.\n"
+    "bench-spawn -n N [--set KEY=VALUE]... -- PROGRAM [ARGS...]\n"
+    "       start PROGRAM N times through the in-process API the agent uses\n"
+    "       (policy and filter built once) and print p50/p99 of spawn-to-exit\n"
+    "       latency: runs=N p50_us=X p99_us=Y.\n";
 
 static int
 probe_main(void)
@@ -64,8 +61,8 @@ probe_main(void)
 	return EXIT_OK;
 }
 
-/* Build the policy from -c/--section (when the config module is linked)
- * or the defaults, then apply every --set.  Returns 0 or EXIT_CONFIG. */
+/* Build the policy from -c/--section or the defaults, then apply every
+ * --set (our own parser, same keys as the config section).  Returns 0 or EXIT_CONFIG. */
 static int
 load_policy(struct sandbox_policy *p, const char *config, const char *section,
     char **sets, size_t n_sets)
@@ -79,15 +76,9 @@ load_policy(struct sandbox_policy *p, const char *config, const char *section,
 		struct config_errors errs = { NULL, 0 };
 		const struct config_sandbox *cs;
 
-		if (config_load == NULL || config_sandbox == NULL) {
-			cli_error("sandbox run: -c needs the config module, not built into this binary");
-			return EXIT_CONFIG;
-		}
 		if (config_load(config, NULL, 0, &cfg, &errs) != 0) {
-			if (config_errors_print != NULL)
-				config_errors_print(&errs, stderr);
-			if (config_errors_free != NULL)
-				config_errors_free(&errs);
+			config_errors_print(&errs, stderr);
+			config_errors_free(&errs);
 			return EXIT_CONFIG;
 		}
 		cs = config_sandbox(cfg, section);
@@ -249,6 +240,89 @@ out:
 	return ret;
 }
 
+#define BENCH_MAX_RUNS 100000
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The agent's path, measured: one policy, one filter, N sandboxes. */
+static int
+bench_main(int argc, char **argv)
+{
+	char *sets[MAX_SETS], err[SANDBOX_ERR_LEN] = "";
+	struct sandbox_policy p;
+	struct sandbox_probe pr;
+	struct sandbox_filter f;
+	uint64_t *lat = NULL;
+	size_t n_sets = 0;
+	long runs = 0, k;
+	int i, ret = EXIT_FAIL, devnull = -1;
+
+	memset(&p, 0, sizeof(p));
+	memset(&f, 0, sizeof(f));
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		}
+		if (i + 1 >= argc)
+			return cli_usage_error(usage, "sandbox bench-spawn: %s needs a value", argv[i]);
+		if (strcmp(argv[i], "-n") == 0)
+			runs = strtol(argv[++i], NULL, 10);
+		else if (strcmp(argv[i], "--set") == 0 && n_sets < MAX_SETS)
+			sets[n_sets++] = argv[++i];
+		else
+			return cli_usage_error(usage, "sandbox bench-spawn: unknown option %s", argv[i]);
+	}
+	if (i >= argc || runs <= 0 || runs > BENCH_MAX_RUNS)
+		return cli_usage_error(usage, "sandbox bench-spawn: need -n 1..%d and a PROGRAM",
+		    BENCH_MAX_RUNS);
+	if ((ret = load_policy(&p, NULL, NULL, sets, n_sets)) != 0)
+		goto out;
+	ret = EXIT_FAIL;
+	sandbox_probe_quick(&pr);
+	if (sandbox_filter_build(&p, pr.seccomp_user_notif, &f, err) != 0) {
+		cli_error("sandbox bench-spawn: %s", err);
+		goto out;
+	}
+	lat = calloc((size_t)runs, sizeof(*lat));
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (lat == NULL || devnull < 0) {
+		cli_error("sandbox bench-spawn: out of memory");
+		goto out;
+	}
+	for (k = 0; k < runs; k++) {
+		struct sandbox_run run;
+		uint64_t t0 = time_mono_ns();
+
+		if (sandbox_run_start(&run, &p, &f, &pr, argv[i], &argv[i], devnull, NULL, devnull,
+		    devnull, err) != 0) {
+			cli_error("sandbox bench-spawn: %s", err);
+			goto out;
+		}
+		sandbox_run_wait(&run);
+		lat[k] = time_mono_ns() - t0;
+		sandbox_run_free(&run);
+	}
+	qsort(lat, (size_t)runs, sizeof(*lat), cmp_u64);
+	printf("runs=%ld p50_us=%llu p99_us=%llu\n", runs,
+	    (unsigned long long)(lat[runs / 2] / 1000),
+	    (unsigned long long)(lat[(runs * 99) / 100 < runs ? (runs * 99) / 100 : runs - 1] / 1000));
+	ret = EXIT_OK;
+out:
+	free(lat);
+	if (devnull >= 0)
+		close(devnull);
+	sandbox_filter_free(&f);
+	sandbox_policy_free(&p);
+	return ret;
+}
+
 int
 sandbox_main(int argc, char **argv)
 {
@@ -265,5 +339,7 @@ sandbox_main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "run") == 0)
 		return run_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "bench-spawn") == 0)
+		return bench_main(argc - 1, argv + 1);
 	return cli_usage_error(usage, "sandbox: unknown subcommand '%s'", argv[1]);
 }

@@ -25,6 +25,7 @@
 #include "base/fileio.h"
 #include "base/timefmt.h"
 #include "sandbox/landlock.h"
+#include "sandbox/rootfs.h"
 
 #ifndef CLONE_PIDFD
 #define CLONE_PIDFD 0x00001000
@@ -68,11 +69,11 @@ struct msg {
 };
 enum stage {
 	ST_SESSION, ST_FDS, ST_RLIMIT, ST_NS, ST_UIDMAP, ST_IDS, ST_CAPS, ST_NNP,
-	ST_LANDLOCK, ST_SECCOMP,
+	ST_LANDLOCK, ST_SECCOMP, ST_ROOTFS,
 };
 static const char *const stage_names[] = {
 	"setsid", "descriptors", "setrlimit", "namespaces", "uid/gid map", "setresuid/setresgid",
-	"capabilities", "PR_SET_NO_NEW_PRIVS", "landlock", "seccomp",
+	"capabilities", "PR_SET_NO_NEW_PRIVS", "landlock", "seccomp", "minimal root (mounts)",
 };
 
 /* Everything the child needs, prepared by the parent: no allocation after
@@ -81,6 +82,7 @@ struct child_plan {
 	const struct sandbox_policy *p;
 	const struct sandbox_filter *f;
 	const char *program;
+	const char *exec_path;           /* absolute: valid inside the minimal root too */
 	char *const *argv;
 	char *envp[ENV_MAX + 1];
 	int src_fds[CHILD_FIRST_FREE];   /* stdin, stdout, stderr, status, landlock (-1 = none) */
@@ -91,6 +93,7 @@ struct child_plan {
 	bool pidns;                      /* an init process runs in a new pid namespace */
 	bool userns_in_clone;            /* CLONE_NEWUSER given with CLONE_NEWPID */
 	int exit_fd;                     /* init -> parent: the plugin's wait status */
+	const struct sandbox_rootfs *rootfs; /* minimal root, with CLONE_NEWNS */
 	bool ns_required;
 	bool drop_ids;                   /* setresuid to policy uid (started as root) */
 	char uid_map[MAP_LEN], gid_map[MAP_LEN];
@@ -206,12 +209,12 @@ child_main(const struct child_plan *pl, bool under_init)
 			}
 			if (pl->ns_flags & CLONE_NEWNS) {
 				/* Nothing we do here may propagate to the host;
-				 * under a new pid namespace, /proc shows only it. */
+				 * then the minimal root (rootfs.h). */
 				if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
 					child_fail(ST_NS, errno);
-				if (pl->pidns && mount("proc", "/proc", "proc",
-				    MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
-					child_fail(ST_NS, errno);
+				if (pl->rootfs != NULL && (r = sandbox_rootfs_apply(pl->rootfs,
+				    pl->src_fds[CHILD_LANDLOCK_FD] >= 0 ? CHILD_LANDLOCK_FD : -1)) != 0)
+					child_fail(ST_ROOTFS, -r);
 				applied |= SANDBOX_NS_MOUNT;
 			}
 			if (pl->ns_flags & CLONE_NEWIPC)
@@ -273,7 +276,7 @@ child_main(const struct child_plan *pl, bool under_init)
 		child_msg(MSG_LISTENER, listener, 0);
 	/* 12. exec.  The listener is O_CLOEXEC (kernel), as is the status pipe:
 	 * EOF on the pipe tells the parent the exec succeeded. */
-	execve(pl->program, pl->argv, pl->envp);
+	execve(pl->exec_path, pl->argv, pl->envp);
 	r = errno;
 	child_msg(MSG_FAIL_EXEC, r, 0);
 	_exit(r == ENOENT ? SANDBOX_SPAWN_NOTFOUND : SANDBOX_SPAWN_NOEXEC);
@@ -435,6 +438,7 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, st[2] = { -1, -1 };
 	int devnull = -1, ruleset = -1, pidfd = -1, ret = SANDBOX_SPAWN_SETUP;
 	int exitp[2] = { -1, -1 };
+	struct sandbox_rootfs *rootfs = NULL;
 	bool root = geteuid() == 0, exec_seen = false, exec_done = false;
 	uint64_t deadline;
 	struct stat sb;
@@ -459,6 +463,7 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
 	pl.p = p;
 	pl.f = f;
 	pl.program = program;
+	pl.exec_path = c->program;
 	pl.argv = argv;
 	pl.envp[0] = "PATH=/usr/local/bin:/usr/bin:/bin";
 	pl.envp[1] = "HOME=/tmp";
@@ -519,10 +524,27 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
 		goto out;
 	}
 
+	if (pl.ns_flags & CLONE_NEWNS) {
+		char cwd[PATH_MAX];
+		uint64_t proc_rights = 0;
+		size_t k;
+
+		for (k = 0; k < p->n_fs; k++)
+			if (strcmp(p->fs[k].path, "/proc") == 0 && ruleset >= 0)
+				proc_rights = sandbox_landlock_dir_rights(p->fs[k].write, pr->landlock_abi);
+		if (sandbox_rootfs_plan(p, c->program, getcwd(cwd, sizeof(cwd)), proc_rights,
+		    &rootfs, err) != 0)
+			goto out;
+		pl.rootfs = rootfs;
+	}
 	if (pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0 || pipe2(st, O_CLOEXEC) != 0) {
 		snprintf(err, SANDBOX_ERR_LEN, "pipe: %s", strerror(errno));
 		goto out;
 	}
+	/* A closed stdin (e.g. started with fd 0 closed) becomes /dev/null
+	 * rather than a setup failure. */
+	if (stdin_fd >= 0 && fcntl(stdin_fd, F_GETFD) < 0)
+		stdin_fd = -1;
 	if (stdin_fd < 0) {
 		devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (devnull < 0) {
@@ -677,7 +699,7 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
 			break;
 		case MSG_FAIL_SETUP:
 			snprintf(err, SANDBOX_ERR_LEN, "sandbox setup failed at %s: %s",
-			    m.stage >= 0 && m.stage <= ST_SECCOMP ? stage_names[m.stage] : "?",
+			    m.stage >= 0 && m.stage <= ST_ROOTFS ? stage_names[m.stage] : "?",
 			    strerror(m.value));
 			ret = SANDBOX_SPAWN_SETUP;
 			goto reap_out;
@@ -735,5 +757,6 @@ out:
 		close(devnull);
 	if (ruleset >= 0)
 		close(ruleset);
+	sandbox_rootfs_free(rootfs);
 	return ret;
 }

@@ -203,6 +203,10 @@ resolve_for_report(const char *in, char out[PATH_MAX])
 	memcpy(tmp, in, len);
 	tmp[len] = '\0';
 	normalise(tmp);
+	/* /proc/self and friends would resolve to *our* process: keep /proc
+	 * paths as the plugin wrote them. */
+	if (strncmp(tmp, "/proc/", 6) == 0 || strcmp(tmp, "/proc") == 0)
+		goto lexical;
 	if (realpath(tmp, out) != NULL)
 		return;
 	memcpy(dir, tmp, sizeof(dir));
@@ -216,6 +220,7 @@ resolve_for_report(const char *in, char out[PATH_MAX])
 			return;
 		}
 	}
+lexical:
 	len = strnlen(tmp, PATH_MAX - 1);
 	memcpy(out, tmp, len);
 	out[len] = '\0';

@@ -45,10 +45,14 @@ struct tls_conn {
 	struct tls_server *server;
 	int fd;
 	int established, resumed, failed;
+	int resumed_identity;              /* cache_load filled ver.res */
 	unsigned handshake_timeout_ms, io_timeout_ms;
 	struct tls_failure fail;
 	unsigned char iobuf[TLS_CONN_IOBUF];
 };
+
+/* Our session cache class (defined with its functions below). */
+static const br_ssl_session_cache_class cache_vtable;
 
 /* Server preference order: ECDSA before RSA, AES-128-GCM (AES-NI) first,
  * then ChaCha20-Poly1305 (fast without AES-NI), then AES-256-GCM. */
@@ -247,6 +251,8 @@ int tls_server_init(struct tls_server *s, struct tls_trust *trust,
 	}
 	s->n_ids_cap = cache_sessions;
 	br_ssl_session_cache_lru_init(&s->lru, s->lru_store, cache_sessions * LRU_ENTRY_BYTES);
+	s->cache.vtable = &cache_vtable;
+	s->cache.owner = s;
 	s->handshake_timeout_ms = 10000;
 	s->io_timeout_ms = 30000;
 	return 0;
@@ -308,6 +314,90 @@ static struct tls_session_identity *ids_get(struct tls_server *s,
 	}
 	return NULL;
 }
+
+static void ids_forget(struct tls_server *s, struct tls_session_identity *e)
+{
+	br_ssl_session_cache_lru_forget(&s->lru, e->sid);
+	memset(e, 0, sizeof(*e));
+}
+
+size_t tls_server_forget_identity(struct tls_server *s, const char *identity)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n_ids_cap; i++)
+		if (s->ids[i].sid_len != 0 && strcmp(s->ids[i].identity, identity) == 0) {
+			ids_forget(s, &s->ids[i]);
+			n++;
+		}
+	return n;
+}
+
+/* The engine's server context is the first member of struct tls_conn. */
+static struct tls_conn *conn_of(br_ssl_server_context *sc)
+{
+	return (struct tls_conn *)(void *)sc;
+}
+
+static struct tls_server *cache_owner(const br_ssl_session_cache_class **ctx)
+{
+	return ((const struct tls_session_cache *)(const void *)ctx)->owner;
+}
+
+/* BearSSL calls save() once a full handshake completed: the verifier's
+ * result is the identity to keep with the session. */
+static void cache_save(const br_ssl_session_cache_class **ctx, br_ssl_server_context *sc,
+    const br_ssl_session_parameters *params)
+{
+	struct tls_server *s = cache_owner(ctx);
+	struct tls_conn *c = conn_of(sc);
+
+	if (s->trust) {
+		if (!c->ver.invoked || c->ver.res.reason != TLS_VR_OK)
+			return;
+		ids_put(s, params, &c->ver.res);
+	}
+	s->lru.vtable->save(&s->lru.vtable, sc, params);
+}
+
+/* load(): resume only what we can still attribute and still trust. */
+static int cache_load(const br_ssl_session_cache_class **ctx, br_ssl_server_context *sc,
+    br_ssl_session_parameters *params)
+{
+	struct tls_server *s = cache_owner(ctx);
+	struct tls_conn *c = conn_of(sc);
+	struct tls_session_identity *e = NULL;
+
+	if (s->trust) {
+		const struct tls_trust *t = s->trust;
+		e = ids_get(s, params);
+		if (!e)
+			return 0;
+		int64_t now = t->now ? (int64_t)t->now() : (int64_t)time(NULL);
+		if (now > e->not_after ||
+		    (t->revoked && t->revoked(t->revoked_arg, e->serial, e->serial_len))) {
+			ids_forget(s, e);
+			return 0;   /* full handshake: the verifier says why */
+		}
+	}
+	if (!s->lru.vtable->load(&s->lru.vtable, sc, params))
+		return 0;
+	if (e) {
+		memset(&c->ver.res, 0, sizeof(c->ver.res));
+		memcpy(c->ver.res.identity, e->identity, sizeof(e->identity));
+		memcpy(c->ver.res.serial, e->serial, sizeof(e->serial));
+		c->ver.res.serial_len = e->serial_len;
+		c->ver.res.not_after = e->not_after;
+		c->resumed_identity = 1;
+	}
+	return 1;
+}
+
+static const br_ssl_session_cache_class cache_vtable = {
+	sizeof(struct tls_session_cache),
+	cache_save,
+	cache_load,
+};
 
 /* ---- connection setup ---------------------------------------------------- */
 
@@ -373,6 +463,11 @@ int tls_conn_client(struct tls_client *cl, int fd, struct tls_conn **out,
 	*out = NULL;
 	if (fail)
 		memset(fail, 0, sizeof(*fail));
+	/* No name would mean no host name check (BearSSL skips it): refuse. */
+	if (!cl->server_name[0] || !cl->trust) {
+		close(fd);
+		return -EINVAL;
+	}
 	c = conn_new(fd);
 	if (!c) {
 		close(fd);
@@ -400,7 +495,7 @@ int tls_conn_client(struct tls_client *cl, int fd, struct tls_conn **out,
 	resume = cl->resume && cl->have_session;
 	if (resume)
 		br_ssl_engine_set_session_parameters(eng, &cl->session);
-	if (!br_ssl_client_reset(&c->u.cl, cl->server_name[0] ? cl->server_name : NULL, resume)) {
+	if (!br_ssl_client_reset(&c->u.cl, cl->server_name, resume)) {
 		set_failure(c, br_ssl_engine_last_error(eng), EIO);
 		goto fail;
 	}
@@ -450,7 +545,7 @@ int tls_conn_server(struct tls_server *sv, int fd, struct tls_conn **out,
 		    sv->trust->anchors.n);
 		br_ssl_engine_set_x509(eng, &c->ver.vtable);
 	}
-	br_ssl_server_set_cache(&c->u.sv, &sv->lru.vtable);
+	br_ssl_server_set_cache(&c->u.sv, &sv->cache.vtable);
 	if (inject_entropy(eng) != 0) {
 		set_failure(c, BR_ERR_NO_RANDOM, EIO);
 		goto fail;
@@ -520,49 +615,24 @@ static int on_established(struct tls_conn *c)
 	br_ssl_session_parameters sp;
 
 	c->established = 1;
-	c->resumed = !c->ver.invoked;
-	br_ssl_engine_get_session_parameters(c->eng, &sp);
-	if (c->client) {
-		if (c->client->resume) {
-			c->client->session = sp;
-			c->client->have_session = 1;
-		}
-	} else if (c->server && c->server->trust) {
-		if (!c->resumed) {
-			ids_put(c->server, &sp, &c->ver.res);
-		} else {
-			struct tls_session_identity *e = ids_get(c->server, &sp);
-			const struct tls_trust *t = c->server->trust;
-			if (!e) {
-				c->established = 0;
-				set_failure(c, TLS_ERR_RESUME_UNKNOWN, 0);
-				goto refuse;
-			}
-			memset(&c->ver.res, 0, sizeof(c->ver.res));
-			memcpy(c->ver.res.identity, e->identity, sizeof(e->identity));
-			memcpy(c->ver.res.serial, e->serial, sizeof(e->serial));
-			c->ver.res.serial_len = e->serial_len;
-			c->ver.res.not_after = e->not_after;
-			/* Revocation and expiry still apply to a resumed session. */
-			int64_t now = t->now ? (int64_t)t->now() : (int64_t)time(NULL);
-			int revoked = t->revoked && t->revoked(t->revoked_arg, e->serial, e->serial_len);
-			if (revoked || now > e->not_after) {
-				e->sid_len = 0;
-				c->established = 0;
-				c->ver.res.reason = revoked ? TLS_VR_REVOKED : TLS_VR_EXPIRED;
-				c->ver.res.br_err = revoked ? TLS_ERR_REVOKED : BR_ERR_X509_EXPIRED;
-				c->ver.invoked = 1;
-				set_failure(c, c->ver.res.br_err, 0);
-				goto refuse;
-			}
-		}
+	/* A handshake in which the verifier saw no chain resumed a session.
+	 * Without a verifier (no client auth) we cannot tell: report 0. */
+	c->resumed = c->ver.trust ? !c->ver.invoked : 0;
+	if (c->client && c->client->resume) {
+		br_ssl_engine_get_session_parameters(c->eng, &sp);
+		c->client->session = sp;
+		c->client->have_session = 1;
+		explicit_bzero(&sp, sizeof(sp));
 	}
-	explicit_bzero(&sp, sizeof(sp));
+	if (c->server && c->server->trust && c->resumed && !c->resumed_identity) {
+		/* cache_load() only resumes sessions it can attribute; this is
+		 * a belt-and-braces check: never serve an anonymous peer. */
+		c->established = 0;
+		set_failure(c, TLS_ERR_RESUME_UNKNOWN, 0);
+		br_ssl_engine_close(c->eng);
+		return -EPROTO;
+	}
 	return 0;
-refuse:
-	explicit_bzero(&sp, sizeof(sp));
-	br_ssl_engine_close(c->eng);
-	return -EPROTO;
 }
 
 int tls_conn_pump(struct tls_conn *c)

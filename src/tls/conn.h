@@ -108,12 +108,20 @@ void tls_client_free(struct tls_client *c);
 /* ---- server ------------------------------------------------------------ */
 
 struct tls_session_identity;       /* private to conn.c */
+struct tls_server;
+
+/* Our session cache class: BearSSL's LRU plus the identity map (conn.c). */
+struct tls_session_cache {
+	const br_ssl_session_cache_class *vtable;
+	struct tls_server *owner;
+};
 
 struct tls_server {
 	struct tls_trust *trust;       /* peer_role TLS_PEER_CLIENT; NULL: no client auth
 	                                  (the enrollment listener) */
 	const struct tls_creds *creds;
 	br_ssl_session_cache_lru lru;
+	struct tls_session_cache cache;    /* what the engines use: wraps lru */
 	unsigned char *lru_store;
 	struct tls_session_identity *ids;  /* same capacity as the LRU */
 	size_t n_ids_cap;
@@ -126,11 +134,18 @@ struct tls_server {
  * for; otherwise every handshake must present a valid client certificate.
  * `cache_sessions` (0 = TLS_SESSION_CACHE_DEFAULT, at most
  * TLS_SESSION_CACHE_MAX) bounds both the BearSSL LRU and the identity map.
- * Returns 0 or -ENOMEM / -EINVAL.
+ * With client authentication a session is resumed only while its identity
+ * is in the map, its certificate has not expired and the revocation
+ * callback does not refuse its serial; otherwise the client gets a full
+ * handshake (and a full verification).  The struct must not move after
+ * this call (the engines point into it).  Returns 0 or -ENOMEM / -EINVAL.
  */
 int tls_server_init(struct tls_server *s, struct tls_trust *trust,
     const struct tls_creds *creds, size_t cache_sessions) WARN_UNUSED;
 void tls_server_free(struct tls_server *s);
+/* Drop every cached session whose identity is `identity` (e.g. after a
+ * revocation or quarantine).  Returns how many were dropped. */
+size_t tls_server_forget_identity(struct tls_server *s, const char *identity);
 
 /* ---- connections ------------------------------------------------------- */
 
@@ -144,8 +159,9 @@ struct tls_conn;
 /*
  * A client connection over the connected socket `fd` (made non-blocking
  * here; the connection owns it from now on, also on error).  Returns 0 and
- * *out, or -ENOMEM / -EIO (engine refused the configuration, *fail says
- * why; fail may be NULL).
+ * *out, -EINVAL without a server name or trust (the host name check cannot
+ * be skipped), -ENOMEM, or -EIO (engine refused the configuration, *fail
+ * says why; fail may be NULL).
  */
 int tls_conn_client(struct tls_client *cl, int fd, struct tls_conn **out,
     struct tls_failure *fail) WARN_UNUSED;

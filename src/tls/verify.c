@@ -138,7 +138,7 @@ static void v_start_chain(const br_x509_class **ctx, const char *server_name)
 	v->leaf_eku_ok = 0;
 	v->leaf_bad = 0;
 	v->any_not_yet = v->any_expired = 0;
-	v->top_issuer_len = 0;
+	v->cert_extra = 0;
 	v->now = t->now ? (int64_t)t->now() : (int64_t)time(NULL);
 	/* br_x509_minimal_init_full resets everything, including the time:
 	 * re-initialise per chain so no state leaks between handshakes. */
@@ -159,7 +159,10 @@ static void v_start_cert(const br_x509_class **ctx, uint32_t length)
 	v->cert_len = 0;
 	v->cert_cap = 0;
 	v->cert_overflow = length > TLS_VERIFY_MAX_CERT;
-	if (!v->cert_overflow) {
+	/* BR_ERR_X509_OK in the middle of a chain means an earlier
+	 * certificate was verified by a trust anchor: this one is extra. */
+	v->cert_extra = v->minimal.err == BR_ERR_X509_OK;
+	if (!v->cert_overflow && !v->cert_extra) {
 		v->cert = malloc(length ? length : 1);
 		if (v->cert)
 			v->cert_cap = length;
@@ -173,7 +176,7 @@ static void v_append(const br_x509_class **ctx, const unsigned char *buf, size_t
 {
 	struct tls_verifier *v = V(ctx);
 
-	if (!v->cert_overflow) {
+	if (!v->cert_overflow && !v->cert_extra) {
 		if (v->cert_cap - v->cert_len < len) {
 			v->cert_overflow = 1;
 		} else {
@@ -184,6 +187,37 @@ static void v_append(const br_x509_class **ctx, const unsigned char *buf, size_t
 	v->minimal.vtable->append(&v->minimal.vtable, buf, len);
 }
 
+/* The anchor that verified `info` (the top of the validated path) has a
+ * listed pin?  BearSSL picks anchors by the issuer DN and the signature; we
+ * match the DN and, for P-256 anchors, check the signature with the pinned
+ * anchor's key.  Other key types are accepted on the DN only when no second
+ * anchor has the same DN. */
+static int anchor_pin_ok(const struct tls_verifier *v, const struct x509_info *info)
+{
+	const struct tls_trust *t = v->trust;
+	size_t same_dn = 0;
+
+	for (size_t i = 0; i < t->anchors.n; i++)
+		if (t->anchor_dn_len[i] == info->issuer_der_len &&
+		    memcmp(t->anchor_dn[i], info->issuer_der, info->issuer_der_len) == 0)
+			same_dn++;
+	for (size_t i = 0; i < t->anchors.n; i++) {
+		const br_x509_trust_anchor *ta = &t->anchors.ta[i];
+		if (t->anchor_dn_len[i] != info->issuer_der_len ||
+		    memcmp(t->anchor_dn[i], info->issuer_der, info->issuer_der_len) != 0 ||
+		    !pin_listed(t, t->anchor_pin[i]))
+			continue;
+		if (ta->pkey.key_type == BR_KEYTYPE_EC && ta->pkey.key.ec.curve == BR_EC_secp256r1 &&
+		    ta->pkey.key.ec.qlen == 65) {
+			if (x509_check_signature(info, ta->pkey.key.ec.q) == 0)
+				return 1;
+		} else if (same_dn == 1) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
 static void v_end_cert(const br_x509_class **ctx)
 {
 	struct tls_verifier *v = V(ctx);
@@ -191,8 +225,11 @@ static void v_end_cert(const br_x509_class **ctx)
 	struct x509_info *info = NULL;
 
 	v->minimal.vtable->end_cert(&v->minimal.vtable);
+	if (v->cert_extra)
+		goto out;
 	if (v->cert_overflow || !(info = calloc(1, sizeof(*info))) ||
 	    x509_parse(v->cert, v->cert_len, info) != 0) {
+		/* Unparsable: no pin can match it; a bad leaf fails the chain. */
 		if (v->n_certs == 0)
 			v->leaf_bad = 1;
 		goto out;
@@ -203,12 +240,9 @@ static void v_end_cert(const br_x509_class **ctx)
 		v->any_expired = 1;
 	if (pin_listed(t, info->pin))
 		v->pin_ok = 1;
-	if (info->issuer_der_len <= sizeof(v->top_issuer)) {
-		memcpy(v->top_issuer, info->issuer_der, info->issuer_der_len);
-		v->top_issuer_len = info->issuer_der_len;
-	} else {
-		v->top_issuer_len = 0;
-	}
+	/* BearSSL anchored the path at this certificate: check the anchor. */
+	if (v->minimal.err == BR_ERR_X509_OK && !v->pin_ok && anchor_pin_ok(v, info))
+		v->pin_ok = 1;
 	if (v->n_certs == 0) {
 		unsigned want = t->peer_role == TLS_PEER_SERVER ? X509_EKU_SERVER_AUTH :
 		    X509_EKU_CLIENT_AUTH;
@@ -233,22 +267,6 @@ out:
 	free(v->cert);
 	v->cert = NULL;
 	v->cert_cap = v->cert_len = 0;
-}
-
-/* The anchor the chain ends at has a listed pin?  br_x509_minimal found
- * the anchor by the last certificate's issuer DN; we do the same. */
-static int anchor_pin_ok(const struct tls_verifier *v)
-{
-	const struct tls_trust *t = v->trust;
-
-	if (v->top_issuer_len == 0)
-		return 0;
-	for (size_t i = 0; i < t->anchors.n; i++)
-		if (t->anchor_dn_len[i] == v->top_issuer_len &&
-		    memcmp(t->anchor_dn[i], v->top_issuer, v->top_issuer_len) == 0 &&
-		    pin_listed(t, t->anchor_pin[i]))
-			return 1;
-	return 0;
 }
 
 static unsigned finish(struct tls_verifier *v, int reason, int err)
@@ -284,7 +302,7 @@ static unsigned v_end_chain(const br_x509_class **ctx)
 		return finish(v, TLS_VR_BAD_CERTIFICATE, TLS_ERR_BAD_CERT);
 	if (!v->leaf_eku_ok)
 		return finish(v, TLS_VR_WRONG_EKU, TLS_ERR_WRONG_EKU);
-	if (!v->pin_ok && !anchor_pin_ok(v))
+	if (!v->pin_ok)
 		return finish(v, TLS_VR_PIN_MISMATCH, TLS_ERR_PIN_MISMATCH);
 	if (t->revoked && t->revoked(t->revoked_arg, v->res.serial, v->res.serial_len))
 		return finish(v, TLS_VR_REVOKED, TLS_ERR_REVOKED);

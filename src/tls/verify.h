@@ -10,8 +10,14 @@
  *     present and anyExtendedKeyUsage does not count (our CA always writes
  *     explicit purposes, DESIGN.md section 3);
  *   - SPKI pins: with a non-empty pin set, a handshake passes only if a
- *     certificate of the validated chain, or the trust anchor the chain ends
- *     at (found by the issuer DN of the last certificate), has one of the pins;
+ *     certificate of the validated path, or the trust anchor that path ends
+ *     at, has one of the pins.  Certificates a peer appends after the one
+ *     BearSSL anchored are ignored (BearSSL ignores them too), so appending
+ *     the pinned CA's public certificate to a chain from another trusted CA
+ *     does not satisfy the pin.  The anchor is identified as BearSSL does (the
+ *     issuer DN) and, for P-256 anchors, by checking the signature with the
+ *     pinned anchor's key, so two anchors with one DN (a CA key rollover) are
+ *     told apart;
  *   - a revocation callback on the leaf's serial;
  *   - extraction of the leaf's URI SAN (the agent identity);
  *   - one distinct, named reason per failure (BearSSL reports expired and
@@ -119,9 +125,9 @@ struct tls_verifier {
 	int cert_overflow;
 	size_t n_certs;
 	int pin_ok, leaf_eku_ok, leaf_bad, any_not_yet, any_expired;
+	int cert_extra;                    /* sent after the chain reached an anchor:
+	                                      ignored by BearSSL, so by us too */
 	int64_t now;
-	unsigned char top_issuer[512];     /* issuer DN of the last certificate */
-	size_t top_issuer_len;
 };
 
 /* Prepare `v` for use with `trust` (which must outlive it). */

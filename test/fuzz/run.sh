@@ -4,7 +4,7 @@
 # in test/fuzz/seeds/<target>/ when present.  Exits non-zero if any target
 # found a crash, a leak or a timeout; the reproducer is left in build/fuzz/.
 set -u
-dir=${1:?usage: run.sh FUZZDIR}
+dir=$(cd "${1:?usage: run.sh FUZZDIR}" && pwd)
 secs=${FUZZ_SECONDS:-60}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 status=0

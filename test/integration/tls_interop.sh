@@ -201,6 +201,14 @@ sserver() {
     SSPID=$!
     wait_grep ACCEPT "$1"
 }
+# SSPID is the `timeout` wrapper, which does not pass a TERM on to its
+# child: stop s_server itself (by parent pid), then reap the wrapper.  If
+# this script dies, the wrapper still ends s_server after 20 s.
+stop_sserver() {
+    pkill -TERM -P "$SSPID" 2>/dev/null
+    kill "$SSPID" 2>/dev/null
+    wait "$SSPID" 2>/dev/null
+}
 ours() { timeout 15 "$PEER" client --ca "${CA:-ca.pem}" --host 127.0.0.1 --port "$PORT" \
     --name "${NAME:-localhost}" --cert cli.pem --key cli.key "$@"; }
 # client_case NAME SERVERCERT SERVERKEY EXPECT_REGEX [client args...]
@@ -208,7 +216,7 @@ client_case() {
     name=$1 scert=$2 skey=$3 want=$4; shift 4
     sserver "$D/ss.log" "$scert" "$skey"
     ours "$@" >"$D/oc.log" 2>&1
-    kill "$SSPID" 2>/dev/null; wait "$SSPID" 2>/dev/null
+    stop_sserver
     check_grep "$name" "$want" "$D/oc.log"
 }
 client_case "our client + s_server -Verify 1: right CA pin works" srv.pem srv.key \
@@ -231,7 +239,7 @@ client_case "our client refuses a certificate without serverAuth" noserverauth.p
 # resumption across reconnects against OpenSSL
 sserver "$D/ss.log" srv.pem srv.key 2
 ours --pin "$CAPIN" --connects 2 >"$D/oc.log" 2>&1
-kill "$SSPID" 2>/dev/null; wait "$SSPID" 2>/dev/null
+stop_sserver
 check_grep "our client resumes the session with s_server" '^client: ok resumed=1' "$D/oc.log"
 
 # our client and our server

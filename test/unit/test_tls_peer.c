@@ -39,6 +39,7 @@
 #include "http/server.h"
 #include "tls/conn.h"
 #include "tls/errname.h"
+#include "tls/report.h"
 #include "tls/verify.h"
 
 /* ---- interop peer ------------------------------------------------------- */
@@ -341,7 +342,7 @@ struct pemkey {
 	struct key_p256 k;
 };
 
-static struct pemkey ca1, ca2, srv, srv_wrong_eku, cli, cli_ca2, cli_noid;
+static struct pemkey ca1, ca2, srv, srv_wrong_eku, cli, cli_ca2, cli_noid, srv_ca2;
 static int64_t t0;
 static int64_t fake_now;
 static time_t now_fn(void)
@@ -456,7 +457,8 @@ static int setup(void)
 	        "spiffe://stavily.test/tenant/t1/agent/a1") ||
 	    make_leaf(&cli_ca2, &ca2, X509_PROFILE_CLIENT, "a1", NULL,
 	        "spiffe://stavily.test/tenant/t1/agent/a1") ||
-	    make_leaf(&cli_noid, &ca1, X509_PROFILE_CLIENT, "a2", "a2.example", NULL))
+	    make_leaf(&cli_noid, &ca1, X509_PROFILE_CLIENT, "a2", "a2.example", NULL) ||
+	    make_leaf(&srv_ca2, &ca2, X509_PROFILE_SERVER, "orchestrator", "localhost", NULL))
 		return -1;
 	if (creds_of(&c_srv, &srv) || creds_of(&c_srv_eku, &srv_wrong_eku) || creds_of(&c_cli, &cli) ||
 	    creds_of(&c_cli_ca2, &cli_ca2) || creds_of(&c_cli_noid, &cli_noid))
@@ -545,7 +547,18 @@ static void test_mtls_and_resumption(void)
 	}
 	pair_free(&p);
 
-	/* a revoked serial is refused on resumption too */
+	/* forgetting an identity (quarantine, revocation) ends its sessions:
+	 * the next connection is a full handshake */
+	CHECK(tls_server_forget_identity(&server, "spiffe://stavily.test/tenant/t1/agent/a1") >= 1);
+	CHECK_EQ_INT(pair_run(&cl, &server, &p), 0);
+	CHECK(ok_pair(&p));
+	if (ok_pair(&p)) {
+		CHECK_EQ_INT(tls_conn_resumed(p.c), 0);
+		CHECK_EQ_INT(tls_conn_resumed(p.s), 0);
+	}
+	pair_free(&p);
+
+	/* a revoked serial is not resumed: the full handshake refuses it */
 	revoke_all = 1;
 	CHECK_EQ_INT(pair_run(&cl, &server, &p), 0);
 	CHECK(!ok_pair(&p));
@@ -634,6 +647,83 @@ static void test_client_refusals(void)
 	tls_trust_free(&srvpin);
 }
 
+/* Pins count only for the validated path: a certificate appended after the
+ * one a trust anchor verified is ignored, as BearSSL ignores it. */
+static void test_pin_only_validated_path(void)
+{
+	static struct tls_trust both;
+	static struct tls_creds forged, honest;
+	static char bundle[16384], chain[16384];
+	snprintf(bundle, sizeof(bundle), "%s%s", ca1.cert, ca2.cert);
+	CHECK_EQ_INT(tls_trust_load_ca_pem(&both, bundle, strlen(bundle), TLS_PEER_SERVER), 0);
+	CHECK_EQ_INT(tls_trust_add_pin(&both, ca1_pin), 0);
+	both.now = now_fn;
+	/* CA2's server with CA1's (public) certificate appended */
+	snprintf(chain, sizeof(chain), "%s%s", srv_ca2.cert, ca1.cert);
+	CHECK_EQ_INT(tls_creds_from_pem(&forged, chain, strlen(chain), srv_ca2.key, srv_ca2.key_len), 0);
+	CHECK_EQ_INT((int)forged.chain.n, 2);
+	expect_client_refusal(&both, &forged, "localhost", t0, TLS_VR_PIN_MISMATCH,
+	    TLS_ERR_PIN_MISMATCH);
+	/* CA1's server sending its CA too: the pin matches */
+	snprintf(chain, sizeof(chain), "%s%s", srv.cert, ca1.cert);
+	CHECK_EQ_INT(tls_creds_from_pem(&honest, chain, strlen(chain), srv.key, srv.key_len), 0);
+	{
+		static struct tls_client cl;
+		struct pair p;
+		tls_client_init(&cl, &both, &c_cli, "localhost");
+		CHECK_EQ_INT(pair_run(&cl, &server, &p), 0);
+		CHECK(ok_pair(&p));
+		pair_free(&p);
+		/* and CA2's server alone (trusted, not pinned) is refused */
+	}
+	{
+		static struct tls_creds plain2;
+		CHECK_EQ_INT(tls_creds_from_pem(&plain2, srv_ca2.cert, srv_ca2.cert_len, srv_ca2.key,
+		    srv_ca2.key_len), 0);
+		expect_client_refusal(&both, &plain2, "localhost", t0, TLS_VR_PIN_MISMATCH,
+		    TLS_ERR_PIN_MISMATCH);
+		tls_creds_free(&plain2);
+	}
+	tls_creds_free(&forged);
+	tls_creds_free(&honest);
+	tls_trust_free(&both);
+
+	/* CA key rollover: old and new CA share one DN; only the new is pinned.
+	 * A server certificate from the old key must not pass. */
+	static struct pemkey oldca, newca, oldsrv, newsrv;
+	static struct tls_trust roll;
+	static struct tls_creds c_old, c_new;
+	unsigned char pin[32];
+	char newpin[X509_PIN_STR_LEN];
+	CHECK_EQ_INT(make_ca(&oldca, "Rollover CA"), 0);
+	CHECK_EQ_INT(make_ca(&newca, "Rollover CA"), 0);
+	CHECK_EQ_INT(make_leaf(&oldsrv, &oldca, X509_PROFILE_SERVER, "o", "localhost", NULL), 0);
+	CHECK_EQ_INT(make_leaf(&newsrv, &newca, X509_PROFILE_SERVER, "o", "localhost", NULL), 0);
+	snprintf(bundle, sizeof(bundle), "%s%s", oldca.cert, newca.cert);
+	CHECK_EQ_INT(tls_trust_load_ca_pem(&roll, bundle, strlen(bundle), TLS_PEER_SERVER), 0);
+	CHECK_EQ_INT(x509_spki_pin(newca.der, newca.der_len, pin), 0);
+	x509_pin_format(pin, newpin);
+	CHECK_EQ_INT(tls_trust_add_pin(&roll, newpin), 0);
+	roll.now = now_fn;
+	CHECK_EQ_INT(creds_of(&c_old, &oldsrv), 0);
+	CHECK_EQ_INT(creds_of(&c_new, &newsrv), 0);
+	expect_client_refusal(&roll, &c_old, "localhost", t0, TLS_VR_PIN_MISMATCH, TLS_ERR_PIN_MISMATCH);
+	{
+		static struct tls_client cl;
+		static struct tls_server sv;
+		struct pair p;
+		tls_client_init(&cl, &roll, &c_cli, "localhost");
+		CHECK_EQ_INT(tls_server_init(&sv, &tr_server, &c_new, 4), 0);
+		CHECK_EQ_INT(pair_run(&cl, &sv, &p), 0);
+		CHECK(ok_pair(&p));
+		pair_free(&p);
+		tls_server_free(&sv);
+	}
+	tls_creds_free(&c_old);
+	tls_creds_free(&c_new);
+	tls_trust_free(&roll);
+}
+
 static void expect_server_refusal(const struct tls_creds *cc, int reason, int br_err)
 {
 	static struct tls_client cl;
@@ -650,6 +740,62 @@ static void expect_server_refusal(const struct tls_creds *cc, int reason, int br
 			printf("  got %s\n", f->br_err_name);
 	}
 	pair_free(&p);
+	tls_client_free(&cl);
+}
+
+static char ev_lines[4][2048];
+static int ev_n;
+static void ev_sink(void *ctx, enum event_level level, const char *event, const char *line,
+    size_t len)
+{
+	(void)ctx;
+	(void)level;
+	(void)event;
+	if (ev_n < 4)
+		snprintf(ev_lines[ev_n++], sizeof(ev_lines[0]), "%.*s", (int)len, line);
+}
+
+static void test_failure_events(void)
+{
+	static struct tls_trust wrongpin;
+	static struct tls_client cl;
+	struct pair p;
+	struct event_log *log = event_log_new("action-agent", "a1", EVENT_DEBUG);
+	CHECK(log != NULL);
+	if (!log)
+		return;
+	CHECK_EQ_INT(event_log_add_callback(log, ev_sink, NULL), 0);
+	CHECK_EQ_INT(tls_trust_load_ca_pem(&wrongpin, ca1.cert, ca1.cert_len, TLS_PEER_SERVER), 0);
+	CHECK_EQ_INT(tls_trust_add_pin(&wrongpin,
+	    "sha256:2222222222222222222222222222222222222222222222222222222222222222"), 0);
+	tls_client_init(&cl, &wrongpin, &c_cli, "localhost");
+	CHECK_EQ_INT(pair_run(&cl, &server, &p), 0);
+	CHECK(p.c && p.rc_c == -EPROTO);
+	ev_n = 0;
+	if (p.c)
+		CHECK_EQ_INT(tls_failure_emit(log, tls_conn_failure(p.c), "127.0.0.1:8443", "localhost"), 2);
+	CHECK_EQ_INT(ev_n, 2);
+	CHECK(strstr(ev_lines[0], "\"event\":\"tls_handshake_failed\"") != NULL);
+	CHECK(strstr(ev_lines[1], "\"event\":\"certificate_validation_failed\"") != NULL);
+	CHECK(strstr(ev_lines[1], "\"reason\":\"pin_mismatch\"") != NULL);
+	CHECK(strstr(ev_lines[1], "\"br_err\":96") != NULL);
+	CHECK(strstr(ev_lines[1], "\"br_err_name\":\"TLS_ERR_PIN_MISMATCH\"") != NULL);
+	CHECK(strstr(ev_lines[1], "\"peer\":\"127.0.0.1:8443\"") != NULL);
+	pair_free(&p);
+	/* a non-certificate handshake failure: only tls_handshake_failed */
+	struct tls_failure f;
+	memset(&f, 0, sizeof(f));
+	f.in_handshake = 1;
+	f.br_err = BR_ERR_IO;
+	f.sys_errno = ETIMEDOUT;
+	tls_err_name(f.br_err, f.br_err_name);
+	ev_n = 0;
+	CHECK_EQ_INT(tls_failure_emit(log, &f, NULL, NULL), 1);
+	CHECK(ev_n == 1 && strstr(ev_lines[0], "\"errno_name\":\"ETIMEDOUT\"") != NULL);
+	f.in_handshake = 0;
+	CHECK_EQ_INT(tls_failure_emit(log, &f, NULL, NULL), 0);
+	event_log_free(log);
+	tls_trust_free(&wrongpin);
 	tls_client_free(&cl);
 }
 
@@ -706,6 +852,15 @@ static void test_creds_and_config(void)
 	CHECK(tls_trust_add_pin(&t, "sha256:zz") != 0);
 	CHECK(tls_trust_add_pin(&t, "md5:00") != 0);
 	tls_trust_free(&t);
+	/* a client without a server name would skip the host name check */
+	static struct tls_client noname;
+	struct tls_conn *nc = NULL;
+	int sp[2];
+	tls_client_init(&noname, &tr_client, &c_cli, NULL);
+	CHECK_EQ_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	CHECK_EQ_INT(tls_conn_client(&noname, sp[0], &nc, NULL), -EINVAL);
+	CHECK(nc == NULL);
+	close(sp[1]);
 	printf("  memory per connection: %zu bytes\n", tls_conn_memory(1));
 	CHECK(tls_conn_memory(1) > TLS_CONN_IOBUF);
 }
@@ -856,7 +1011,9 @@ int main(int argc, char **argv)
 	RUN(test_err_names);
 	RUN(test_mtls_and_resumption);
 	RUN(test_client_refusals);
+	RUN(test_pin_only_validated_path);
 	RUN(test_server_refusals);
+	RUN(test_failure_events);
 	RUN(test_no_client_auth_listener);
 	RUN(test_creds_and_config);
 	RUN(test_timeouts);

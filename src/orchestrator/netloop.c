@@ -1,0 +1,721 @@
+/* see netloop.h */
+#include "orchestrator/netloop.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "base/timefmt.h"
+
+#define NL_MAX_EVENTS     64
+#define NL_IN_START       4096
+#define NL_REPLY_HEAD_MAX 1024
+/* Steps of one connection's state machine per wake-up (a bound, not a
+ * tuning knob: a step that makes no progress ends the turn anyway). */
+#define NL_MAX_STEPS      64
+
+enum phase { PH_HANDSHAKE, PH_READ, PH_WRITE, PH_CLOSE };
+
+struct listener {
+	int fd;
+	struct tls_server *tls;
+	const struct http_route *routes;
+	size_t n_routes;
+	struct http_limits hlim;
+	void *user;
+};
+
+struct conn {
+	struct conn *prev, *next;
+	struct listener *l;
+	int fd;                         /* plain connections; TLS ones: tls_conn_fd */
+	struct tls_conn *tls;
+	char peer[NETLOOP_PEER_MAX];
+	char source[NETLOOP_SOURCE_MAX];
+	enum phase phase;
+	unsigned char *in;
+	size_t in_len, in_cap;
+	char *out;
+	size_t out_len, out_off;
+	int close_after;
+	unsigned served;
+	uint64_t deadline;
+	const char *deadline_what;
+	int header_seen;                /* deadline switched to the body phase */
+	uint32_t ev;                    /* events registered with epoll */
+};
+
+struct netloop {
+	int ep;
+	struct netloop_limits lim;
+	struct netloop_hooks hooks;
+	struct listener ls[NETLOOP_MAX_LISTENERS];
+	size_t n_ls;
+	struct conn *conns;
+	size_t n_conns;
+	int draining;
+};
+
+void netloop_limits_default(struct netloop_limits *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->max_conns = 1024;
+	l->max_per_source = 32;
+	l->handshake_ms = 10000;
+	l->idle_ms = 60000;
+	l->header_ms = 10000;
+	l->body_ms = 30000;
+	l->write_ms = 30000;
+	l->drain_ms = 10000;
+}
+
+int netloop_new(const struct netloop_limits *lim, const struct netloop_hooks *hooks,
+    struct netloop **out)
+{
+	struct netloop *nl = calloc(1, sizeof(*nl));
+
+	*out = NULL;
+	if (!nl)
+		return -ENOMEM;
+	nl->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (nl->ep < 0) {
+		int e = -errno;
+		free(nl);
+		return e;
+	}
+	nl->lim = *lim;
+	if (!nl->lim.max_requests)
+		nl->lim.max_requests = 1000;
+	if (hooks)
+		nl->hooks = *hooks;
+	*out = nl;
+	return 0;
+}
+
+static int conn_fd(const struct conn *c)
+{
+	return c->tls ? tls_conn_fd(c->tls) : c->fd;
+}
+
+static void conn_free(struct netloop *nl, struct conn *c)
+{
+	(void)epoll_ctl(nl->ep, EPOLL_CTL_DEL, conn_fd(c), NULL);
+	if (c->tls)
+		tls_conn_free(c->tls);
+	else if (c->fd >= 0)
+		close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		nl->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	nl->n_conns--;
+	/* requests may carry credentials (Authorization) */
+	if (c->in)
+		explicit_bzero(c->in, c->in_cap);
+	free(c->in);
+	free(c->out);
+	free(c);
+}
+
+static void close_listeners(struct netloop *nl)
+{
+	for (size_t i = 0; i < nl->n_ls; i++)
+		if (nl->ls[i].fd >= 0) {
+			(void)epoll_ctl(nl->ep, EPOLL_CTL_DEL, nl->ls[i].fd, NULL);
+			close(nl->ls[i].fd);
+			nl->ls[i].fd = -1;
+		}
+}
+
+void netloop_free(struct netloop *nl)
+{
+	if (!nl)
+		return;
+	while (nl->conns)
+		conn_free(nl, nl->conns);
+	close_listeners(nl);
+	close(nl->ep);
+	free(nl);
+}
+
+size_t netloop_conns(const struct netloop *nl)
+{
+	return nl->n_conns;
+}
+
+int netloop_add_listener(struct netloop *nl, int fd, struct tls_server *tls,
+    const struct http_route *routes, size_t n_routes, const struct http_limits *hlim,
+    void *user)
+{
+	struct listener *l;
+	struct epoll_event ev;
+
+	if (nl->n_ls >= NETLOOP_MAX_LISTENERS) {
+		close(fd);
+		return -ENOSPC;
+	}
+	l = &nl->ls[nl->n_ls];
+	l->fd = fd;
+	l->tls = tls;
+	l->routes = routes;
+	l->n_routes = n_routes;
+	l->hlim = *hlim;
+	l->user = user;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = l;
+	if (epoll_ctl(nl->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	nl->n_ls++;
+	return 0;
+}
+
+static int is_listener(const struct netloop *nl, const void *p)
+{
+	return p >= (const void *)&nl->ls[0] && p < (const void *)&nl->ls[NETLOOP_MAX_LISTENERS];
+}
+
+static void set_deadline(struct conn *c, unsigned ms, const char *what)
+{
+	c->deadline = time_mono_ms() + ms;
+	c->deadline_what = what;
+}
+
+static size_t per_source(const struct netloop *nl, const char *src)
+{
+	size_t n = 0;
+
+	for (const struct conn *c = nl->conns; c; c = c->next)
+		if (strcmp(c->source, src) == 0)
+			n++;
+	return n;
+}
+
+static void addr_text(const struct sockaddr_storage *ss, char *src, size_t slen, char *peer,
+    size_t plen)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)ss;
+		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
+		port = ntohs(s4->sin_port);
+		snprintf(src, slen, "%s", a);
+		snprintf(peer, plen, "%s:%u", a, port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)ss;
+		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
+		port = ntohs(s6->sin6_port);
+		snprintf(src, slen, "%s", a);
+		snprintf(peer, plen, "[%s]:%u", a, port);
+	} else {
+		snprintf(src, slen, "unix");
+		snprintf(peer, plen, "unix");
+	}
+}
+
+static void update_events(struct netloop *nl, struct conn *c)
+{
+	uint32_t want = 0;
+	struct epoll_event ev;
+
+	if (c->tls) {
+		unsigned w = tls_conn_want(c->tls);
+		if (w & TLS_WANT_READ)
+			want |= EPOLLIN;
+		if (w & TLS_WANT_WRITE)
+			want |= EPOLLOUT;
+	} else {
+		if (c->phase == PH_WRITE)
+			want = EPOLLOUT;
+		else
+			want = EPOLLIN;
+	}
+	/* while a response is pending the request side is not read: the
+	 * peer cannot make us buffer more than one request ahead */
+	if (want == c->ev)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = want;
+	ev.data.ptr = c;
+	if (epoll_ctl(nl->ep, EPOLL_CTL_MOD, conn_fd(c), &ev) == 0)
+		c->ev = want;
+}
+
+static void accept_one(struct netloop *nl, struct listener *l)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char src[NETLOOP_SOURCE_MAX], peer[NETLOOP_PEER_MAX];
+	struct conn *c;
+	struct epoll_event ev;
+	int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	addr_text(&ss, src, sizeof(src), peer, sizeof(peer));
+	if (nl->n_conns >= nl->lim.max_conns) {
+		close(fd);
+		if (nl->hooks.on_refused)
+			nl->hooks.on_refused(nl->hooks.arg, src, "total");
+		return;
+	}
+	/* the admin socket has one "source"; its cap is the total one */
+	if (l->tls && per_source(nl, src) >= nl->lim.max_per_source) {
+		close(fd);
+		if (nl->hooks.on_refused)
+			nl->hooks.on_refused(nl->hooks.arg, src, "per_source");
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->l = l;
+	c->fd = fd;
+	memcpy(c->source, src, sizeof(src));
+	memcpy(c->peer, peer, sizeof(peer));
+	if (l->tls) {
+		struct tls_failure f;
+		if (tls_conn_server(l->tls, fd, &c->tls, &f) != 0) {   /* owns fd, also on error */
+			free(c);
+			return;
+		}
+		c->fd = -1;
+		c->phase = PH_HANDSHAKE;
+		set_deadline(c, nl->lim.handshake_ms, "handshake");
+	} else {
+		c->phase = PH_READ;
+		set_deadline(c, nl->lim.idle_ms, "idle");
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.ptr = c;
+	if (epoll_ctl(nl->ep, EPOLL_CTL_ADD, conn_fd(c), &ev) < 0) {
+		if (c->tls)
+			tls_conn_free(c->tls);
+		else
+			close(fd);
+		free(c);
+		return;
+	}
+	c->ev = EPOLLIN;
+	c->next = nl->conns;
+	if (nl->conns)
+		nl->conns->prev = c;
+	nl->conns = c;
+	nl->n_conns++;
+}
+
+/* Serialize a reply into c->out. */
+static int queue_reply(struct conn *c, const struct http_reply *r, int keep)
+{
+	struct http_field f[HTTP_REPLY_MAX_FIELDS + 1];
+	size_t nf = 0, cap = NL_REPLY_HEAD_MAX + r->body_len;
+	long n;
+
+	if (r->content_type)
+		f[nf++] = (struct http_field){ "Content-Type", r->content_type };
+	for (size_t i = 0; i < r->n_fields && i < HTTP_REPLY_MAX_FIELDS; i++)
+		f[nf++] = r->fields[i];
+	free(c->out);
+	c->out = malloc(cap);
+	if (!c->out)
+		return -ENOMEM;
+	n = http_write_response(c->out, cap, r->status, f, nf, r->body, r->body_len, keep);
+	if (n < 0) {
+		/* a handler produced a bad header: answer 500 instead */
+		static const char body[] = "{\"error\":\"internal error\"}";
+		n = http_write_response(c->out, cap, 500, NULL, 0, body, sizeof(body) - 1, 0);
+		keep = 0;
+		if (n < 0)
+			return (int)n;
+	}
+	c->out_len = (size_t)n;
+	c->out_off = 0;
+	c->close_after = !keep;
+	c->phase = PH_WRITE;
+	return 0;
+}
+
+static void start_write(struct netloop *nl, struct conn *c)
+{
+	set_deadline(c, nl->lim.write_ms, "write");
+}
+
+/* Parse what is buffered; dispatch one complete request.  Returns 1 if a
+ * response was queued, 0 if more input is needed, -1 to close now. */
+static int handle_input(struct netloop *nl, struct conn *c)
+{
+	struct http_request *req;
+	struct http_error err = { 0, NULL, 0 };
+	size_t consumed = 0;
+	int pr;
+
+	if (c->in_len == 0)
+		return 0;
+	req = malloc(sizeof(*req));
+	if (!req)
+		return -1;
+	pr = http_parse_request(c->in, c->in_len, &c->l->hlim, req, &consumed, &err);
+	if (pr == HTTP_INCOMPLETE) {
+		free(req);
+		if (!c->header_seen && memmem(c->in, c->in_len, "\r\n\r\n", 4)) {
+			c->header_seen = 1;
+			set_deadline(c, nl->lim.body_ms, "body");
+		}
+		return 0;
+	}
+	if (pr < 0) {
+		struct http_reply rep;
+		memset(&rep, 0, sizeof(rep));
+		http_reply_error(&rep, err.status, err.msg ? err.msg : "bad request");
+		if (nl->hooks.on_bad_request)
+			nl->hooks.on_bad_request(nl->hooks.arg, c->peer, err.status, err.msg);
+		pr = queue_reply(c, &rep, 0);
+		http_reply_free(&rep);
+		free(req);
+		if (pr < 0)
+			return -1;
+		c->in_len = 0;
+		start_write(nl, c);
+		return 1;
+	}
+	struct netloop_req env;
+	struct http_ctx ctx;
+	struct http_reply rep;
+	memset(&env, 0, sizeof(env));
+	env.user = c->l->user;
+	env.source = c->source;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.req = req;
+	ctx.identity = (c->tls && tls_conn_identity(c->tls)[0]) ? tls_conn_identity(c->tls) : NULL;
+	ctx.peer = c->peer;
+	ctx.user = &env;
+	http_dispatch(c->l->routes, c->l->n_routes, &ctx, &rep);
+	c->served++;
+	int keep = req->keep_alive && !rep.close && c->served < nl->lim.max_requests &&
+	    !nl->draining;
+	pr = queue_reply(c, &rep, keep);
+	http_reply_free(&rep);
+	free(req);
+	/* the request (possibly holding a credential) leaves the buffer */
+	explicit_bzero(c->in, consumed);
+	memmove(c->in, c->in + consumed, c->in_len - consumed);
+	c->in_len -= consumed;
+	explicit_bzero(c->in + c->in_len, consumed);
+	c->header_seen = 0;
+	if (pr < 0)
+		return -1;
+	start_write(nl, c);
+	return 1;
+}
+
+/* Read what is available.  1 progress, 0 nothing, -1 closed/error. */
+static int read_some(struct conn *c)
+{
+	size_t cap_total = c->l->hlim.max_header_bytes + (size_t)c->l->hlim.max_body;
+	long n;
+
+	if (c->in_len == c->in_cap) {
+		size_t nc = c->in_cap ? c->in_cap * 2 : NL_IN_START;
+		if (nc > cap_total)
+			nc = cap_total;
+		if (nc <= c->in_cap)
+			return 0;    /* full: the parser will have answered 413/431 */
+		unsigned char *p = malloc(nc);
+		if (!p)
+			return -1;
+		if (c->in) {
+			memcpy(p, c->in, c->in_len);
+			explicit_bzero(c->in, c->in_cap);
+			free(c->in);
+		}
+		c->in = p;
+		c->in_cap = nc;
+	}
+	if (c->tls) {
+		n = tls_conn_read(c->tls, c->in + c->in_len, c->in_cap - c->in_len);
+		if (n == -EAGAIN)
+			return 0;
+	} else {
+		n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return 0;
+		if (n == 0)
+			return -1;
+	}
+	if (n <= 0)
+		return -1;
+	c->in_len += (size_t)n;
+	return 1;
+}
+
+/* Move the queued response out.  1 progress, 0 nothing, -1 error. */
+static int write_some(struct conn *c)
+{
+	long n;
+
+	if (c->out_off >= c->out_len)
+		return 0;
+	if (c->tls) {
+		n = tls_conn_write(c->tls, c->out + c->out_off, c->out_len - c->out_off);
+		if (n == -EAGAIN)
+			return 0;
+		if (n > 0)
+			tls_conn_flush(c->tls);
+	} else {
+		n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return 0;
+	}
+	if (n <= 0)
+		return -1;
+	c->out_off += (size_t)n;
+	return 1;
+}
+
+/* Everything written has left the TLS engine (or there is no engine). */
+static int output_drained(const struct conn *c)
+{
+	return !c->tls || !(tls_conn_want(c->tls) & TLS_WANT_WRITE);
+}
+
+/* Run the connection's state machine.  Returns -1 when it must be freed. */
+static int conn_step(struct netloop *nl, struct conn *c)
+{
+	for (int step = 0; step < NL_MAX_STEPS; step++) {
+		int progress = 0, r;
+
+		if (c->tls) {
+			r = tls_conn_pump(c->tls);
+			if (r < 0) {
+				if (c->phase == PH_HANDSHAKE && nl->hooks.on_tls_failure)
+					nl->hooks.on_tls_failure(nl->hooks.arg, c->peer,
+					    tls_conn_failure(c->tls));
+				return -1;
+			}
+			if (c->phase == PH_HANDSHAKE) {
+				if (!tls_conn_established(c->tls))
+					return 0;
+				c->phase = PH_READ;
+				set_deadline(c, nl->lim.idle_ms, "idle");
+				progress = 1;
+			}
+		}
+		if (c->phase == PH_WRITE) {
+			r = write_some(c);
+			if (r < 0)
+				return -1;
+			progress |= r;
+			if (c->out_off >= c->out_len) {
+				if (c->close_after) {
+					if (c->tls && tls_conn_pump(c->tls) < 0)
+						return -1;
+					if (output_drained(c))
+						return -1;
+					/* wait for the engine to send the last records */
+				} else {
+					free(c->out);
+					c->out = NULL;
+					c->out_len = c->out_off = 0;
+					c->phase = PH_READ;
+					set_deadline(c, nl->lim.idle_ms, "idle");
+					progress = 1;
+				}
+			}
+		}
+		if (c->phase == PH_READ) {
+			if (nl->draining && c->in_len == 0)
+				return -1;    /* idle between requests: nothing to drain */
+			size_t before = c->in_len;
+			r = read_some(c);
+			if (r < 0)
+				return -1;
+			if (r > 0) {
+				progress = 1;
+				if (before == 0 && !c->header_seen)
+					set_deadline(c, nl->lim.header_ms, "headers");
+			}
+			r = handle_input(nl, c);
+			if (r < 0)
+				return -1;
+			progress |= r;
+		}
+		if (!progress)
+			break;
+	}
+	update_events(nl, c);
+	return 0;
+}
+
+static void expire(struct netloop *nl)
+{
+	uint64_t now = time_mono_ms();
+	struct conn *c = nl->conns, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		if (now >= c->deadline) {
+			if (nl->hooks.on_timeout)
+				nl->hooks.on_timeout(nl->hooks.arg, c->peer, c->deadline_what);
+			conn_free(nl, c);
+		}
+	}
+}
+
+static int next_timeout(const struct netloop *nl)
+{
+	uint64_t now = time_mono_ms(), best = now + 1000;
+
+	for (const struct conn *c = nl->conns; c; c = c->next)
+		if (c->deadline < best)
+			best = c->deadline;
+	return best <= now ? 0 : (int)(best - now);
+}
+
+int netloop_run(struct netloop *nl, volatile sig_atomic_t *stop, volatile sig_atomic_t *reopen,
+    void (*on_reopen)(void *arg), void *arg)
+{
+	struct epoll_event evs[NL_MAX_EVENTS];
+	uint64_t drain_end = 0;
+
+	for (;;) {
+		if (*stop && !nl->draining) {
+			nl->draining = 1;
+			close_listeners(nl);
+			drain_end = time_mono_ms() + nl->lim.drain_ms;
+			/* idle connections end now; busy ones after their reply */
+			struct conn *c = nl->conns, *next;
+			for (; c; c = next) {
+				next = c->next;
+				if (c->phase == PH_HANDSHAKE || (c->phase == PH_READ && c->in_len == 0))
+					conn_free(nl, c);
+			}
+		}
+		if (nl->draining && (nl->n_conns == 0 || time_mono_ms() >= drain_end))
+			return 0;
+		if (reopen && *reopen) {
+			*reopen = 0;
+			if (on_reopen)
+				on_reopen(arg);
+		}
+		int n = epoll_wait(nl->ep, evs, NL_MAX_EVENTS, next_timeout(nl));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (int i = 0; i < n; i++) {
+			void *p = evs[i].data.ptr;
+			if (is_listener(nl, p)) {
+				struct listener *l = p;
+				/* a bounded batch per wake-up keeps accept fair */
+				for (int k = 0; k < 16 && l->fd >= 0 && !nl->draining; k++)
+					accept_one(nl, l);
+				continue;
+			}
+			struct conn *c = p;
+			/* a connection freed earlier in this batch cannot be here:
+			 * we free only in conn_step/expire below, after which its
+			 * pending events are not looked at (epoll returns each fd
+			 * once per wait) */
+			if (conn_step(nl, c) < 0)
+				conn_free(nl, c);
+		}
+		expire(nl);
+	}
+}
+
+int netloop_listen_tcp(const char *hostport)
+{
+	char host[256];
+	const char *colon = strrchr(hostport, ':'), *h = hostport;
+	size_t hl;
+	struct addrinfo hints, *ai = NULL;
+	int fd = -1, one = 1, r;
+
+	if (!colon || colon == hostport)
+		return -EINVAL;
+	hl = (size_t)(colon - hostport);
+	if (hostport[0] == '[' && hl >= 2 && hostport[hl - 1] == ']') {
+		h = hostport + 1;
+		hl -= 2;
+	}
+	if (hl >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	r = getaddrinfo(host, colon + 1, &hints, &ai);
+	if (r != 0)
+		return -EADDRNOTAVAIL;
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 512) < 0) {
+		r = -errno;
+		close(fd);
+		goto out;
+	}
+	r = fd;
+out:
+	freeaddrinfo(ai);
+	return r;
+}
+
+int netloop_listen_unix(const char *path)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	mode_t old;
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return -EEXIST;
+		if (unlink(path) < 0)
+			return -errno;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* created 0600 from the start: no window in which others may connect */
+	old = umask(0177);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r < 0 || chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}

@@ -1,0 +1,606 @@
+/* see registry.h */
+#include "orchestrator/registry.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/fileio.h"
+#include "store/journal.h"
+
+#define REG_PATH_MAX 4096
+
+int registry_agent_id_valid(const char *id)
+{
+	size_t n = 0;
+
+	if (!id || id[0] == '.' || id[0] == '\0')
+		return 0;
+	for (; id[n]; n++) {
+		char c = id[n];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '_' || c == '-'))
+			return 0;
+		if (n >= REGISTRY_AGENT_ID_MAX)
+			return 0;
+	}
+	return 1;
+}
+
+/* Bounded copy that always terminates (names were validated before). */
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static int fit(const char *s, size_t cap)
+{
+	return s && strlen(s) < cap;
+}
+
+static int hex_ok(const char *s)
+{
+	if (!s || !s[0])
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return 0;
+	return 1;
+}
+
+static int num_field(const cJSON *o, const char *k, int64_t *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 9.0e15 ||
+	    v->valuedouble != (double)(int64_t)v->valuedouble)
+		return -EINVAL;
+	*out = (int64_t)v->valuedouble;
+	return 0;
+}
+
+static const char *str_field(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int grow(void **v, size_t *cap, size_t n, size_t elem, size_t max)
+{
+	size_t nc;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	if (n >= max)
+		return -ENOSPC;
+	nc = *cap ? *cap * 2 : 16;
+	if (nc > max)
+		nc = max;
+	p = realloc(*v, nc * elem);
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = nc;
+	return 0;
+}
+
+/* Put a token state into the table: replace the record of the same hash or
+ * append. */
+static int put_token(struct registry_tenant *t, const struct token_record *rec)
+{
+	int r;
+
+	for (size_t i = 0; i < t->n_tokens; i++)
+		if (strcmp(t->tokens[i].hash, rec->hash) == 0) {
+			t->tokens[i] = *rec;
+			return 0;
+		}
+	r = grow((void **)&t->tokens, &t->cap_tokens, t->n_tokens, sizeof(*t->tokens),
+	    REGISTRY_MAX_TOKENS);
+	if (r < 0)
+		return r;
+	t->tokens[t->n_tokens++] = *rec;
+	return 0;
+}
+
+static int put_agent(struct registry_tenant *t, const struct registry_agent *a)
+{
+	int r;
+
+	if (registry_agent_find(t, a->id) >= 0)
+		return -EEXIST;
+	r = grow((void **)&t->agents, &t->cap_agents, t->n_agents, sizeof(*t->agents),
+	    REGISTRY_MAX_AGENTS);
+	if (r < 0)
+		return r;
+	t->agents[t->n_agents++] = *a;
+	return 0;
+}
+
+static int token_from_obj(const cJSON *o, const char *tenant, struct token_record *rec)
+{
+	char *s = cJSON_PrintUnformatted(o);
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	r = token_from_json(s, strlen(s), rec);
+	cJSON_free(s);
+	if (r == 0 && strcmp(rec->tenant, tenant) != 0)
+		r = -EINVAL;     /* a record never names another tenant */
+	return r;
+}
+
+static int agent_from_obj(const cJSON *o, struct registry_agent *a)
+{
+	const char *id = str_field(o, "id"), *ident = str_field(o, "identity");
+	const char *serial = str_field(o, "serial"), *tok = str_field(o, "token_id");
+
+	memset(a, 0, sizeof(*a));
+	if (!registry_agent_id_valid(id) || !fit(ident, sizeof(a->identity)) ||
+	    !fit(serial, sizeof(a->serial)) || !hex_ok(serial) || !fit(tok, sizeof(a->token_id)) ||
+	    num_field(o, "enrolled", &a->enrolled) || num_field(o, "not_after", &a->not_after))
+		return -EINVAL;
+	strcpy(a->id, id);
+	strcpy(a->identity, ident);
+	strcpy(a->serial, serial);
+	strcpy(a->token_id, tok);
+	return 0;
+}
+
+static cJSON *agent_to_obj(const struct registry_agent *a)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	if (!o || !cJSON_AddStringToObject(o, "id", a->id) ||
+	    !cJSON_AddStringToObject(o, "identity", a->identity) ||
+	    !cJSON_AddStringToObject(o, "serial", a->serial) ||
+	    !cJSON_AddStringToObject(o, "token_id", a->token_id) ||
+	    !cJSON_AddNumberToObject(o, "enrolled", (double)a->enrolled) ||
+	    !cJSON_AddNumberToObject(o, "not_after", (double)a->not_after)) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+static cJSON *token_to_obj(const struct token_record *rec)
+{
+	char *s = token_to_json(rec);
+	cJSON *o;
+
+	if (!s)
+		return NULL;
+	o = cJSON_Parse(s);
+	free(s);
+	return o;
+}
+
+int registry_apply(struct registry_tenant *t, const char *rec, size_t len)
+{
+	cJSON *o = NULL;
+	const char *op;
+	int r = -EINVAL;
+
+	if (len > REGISTRY_MAX_RECORD)
+		return -EINVAL;
+	o = cJSON_ParseWithLength(rec, len);
+	if (!cJSON_IsObject(o))
+		goto out;
+	op = str_field(o, "op");
+	if (!op)
+		goto out;
+	if (strcmp(op, "tenant") == 0) {
+		const char *name = str_field(o, "name");
+		int64_t created;
+		if (!name || strcmp(name, t->name) != 0 || num_field(o, "created", &created))
+			goto out;
+		t->created = created;
+		r = 0;
+	} else if (strcmp(op, "token") == 0) {
+		struct token_record tr;
+		r = token_from_obj(o, t->name, &tr);
+		if (r == 0)
+			r = put_token(t, &tr);
+	} else if (strcmp(op, "enroll") == 0) {
+		struct token_record tr;
+		struct registry_agent a;
+		const cJSON *ao = cJSON_GetObjectItemCaseSensitive(o, "agent");
+		const cJSON *to = cJSON_GetObjectItemCaseSensitive(o, "token");
+		if (!cJSON_IsObject(ao) || !cJSON_IsObject(to))
+			goto out;
+		r = agent_from_obj(ao, &a);
+		if (r == 0)
+			r = token_from_obj(to, t->name, &tr);
+		if (r == 0)
+			r = put_agent(t, &a);
+		if (r == 0)
+			r = put_token(t, &tr);
+	}
+out:
+	cJSON_Delete(o);
+	return r;
+}
+
+/* Append one record and make it durable. */
+static int commit(struct registry_tenant *t, cJSON *o)
+{
+	char *s = cJSON_PrintUnformatted(o);
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	r = journal_append(t->j, s, strlen(s), NULL);
+	if (r == 0)
+		r = journal_sync(t->j);
+	cJSON_free(s);
+	return r;
+}
+
+static void tenant_free(struct registry_tenant *t)
+{
+	if (!t)
+		return;
+	journal_close(t->j);
+	if (t->tokens)
+		explicit_bzero(t->tokens, t->cap_tokens * sizeof(*t->tokens));
+	free(t->tokens);
+	free(t->agents);
+	free(t);
+}
+
+static int tenant_path(const struct registry *r, const char *name, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%s/%s/journal", r->dir, name);
+
+	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+static int add_tenant_struct(struct registry *r, struct registry_tenant *t)
+{
+	int e = grow((void **)&r->t, &r->cap, r->n, sizeof(*r->t), REGISTRY_MAX_TENANTS);
+
+	if (e < 0)
+		return e;
+	r->t[r->n++] = t;
+	return 0;
+}
+
+static int load_tenant(struct registry *r, const char *name, struct registry_report *rep)
+{
+	char path[REG_PATH_MAX];
+	struct journal_options opt = { .max_record = REGISTRY_MAX_RECORD };
+	struct journal_recovery jr;
+	struct journal_iter it;
+	struct registry_tenant *t = calloc(1, sizeof(*t));
+	int e, seen_header = 0;
+
+	if (!t)
+		return -ENOMEM;
+	copy_str(t->name, sizeof(t->name), name);
+	e = tenant_path(r, name, path, sizeof(path));
+	if (e == 0)
+		e = journal_open(path, &opt, &t->j, &jr);
+	if (e < 0)
+		goto fail;
+	if (rep && jr.bytes_dropped) {
+		rep->torn_bytes += jr.bytes_dropped;
+		copy_str(rep->torn_tenant, sizeof(rep->torn_tenant), name);
+	}
+	e = journal_iter_init(t->j, 1, &it);
+	if (e < 0)
+		goto fail;
+	for (;;) {
+		uint64_t seq;
+		const void *data;
+		size_t len;
+		int n = journal_iter_next(&it, &seq, &data, &len);
+		if (n < 0) {
+			e = n;
+			break;
+		}
+		if (n == 0)
+			break;
+		e = registry_apply(t, data, len);
+		if (e < 0) {
+			e = -EBADMSG;
+			break;
+		}
+		seen_header = 1;
+		if (rep)
+			rep->records++;
+	}
+	journal_iter_done(&it);
+	if (e < 0)
+		goto fail;
+	if (!seen_header || t->created == 0) {
+		/* a crash between creating the journal and syncing the tenant
+		 * record: the tenant was never acknowledged; ignore it */
+		tenant_free(t);
+		return 0;
+	}
+	e = add_tenant_struct(r, t);
+	if (e < 0)
+		goto fail;
+	if (rep) {
+		rep->tenants++;
+		rep->tokens += t->n_tokens;
+		rep->agents += t->n_agents;
+	}
+	return 0;
+fail:
+	tenant_free(t);
+	return e;
+}
+
+int registry_open(const char *state_dir, struct registry **out, struct registry_report *rep)
+{
+	struct registry *r = calloc(1, sizeof(*r));
+	char path[REG_PATH_MAX];
+	DIR *d = NULL;
+	struct dirent *de;
+	int e;
+
+	*out = NULL;
+	if (rep)
+		memset(rep, 0, sizeof(*rep));
+	if (!r)
+		return -ENOMEM;
+	if (snprintf(path, sizeof(path), "%s/tenants", state_dir) >= (int)sizeof(path)) {
+		e = -ENAMETOOLONG;
+		goto fail;
+	}
+	r->dir = strdup(path);
+	if (!r->dir) {
+		e = -ENOMEM;
+		goto fail;
+	}
+	e = mkdir_p(path, 0700);
+	if (e < 0)
+		goto fail;
+	d = opendir(path);
+	if (!d) {
+		e = -errno;
+		goto fail;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!token_tenant_valid(de->d_name))
+			continue;    /* ".", "..", and anything we never create */
+		e = load_tenant(r, de->d_name, rep);
+		if (e < 0)
+			goto fail;
+	}
+	closedir(d);
+	*out = r;
+	return 0;
+fail:
+	if (d)
+		closedir(d);
+	registry_close(r);
+	return e;
+}
+
+void registry_close(struct registry *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n; i++)
+		tenant_free(r->t[i]);
+	free(r->t);
+	free(r->dir);
+	free(r);
+}
+
+struct registry_tenant *registry_tenant(struct registry *r, const char *name)
+{
+	if (!name)
+		return NULL;
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->t[i]->name, name) == 0)
+			return r->t[i];
+	return NULL;
+}
+
+int registry_tenant_add(struct registry *r, const char *name, int64_t now)
+{
+	char path[REG_PATH_MAX];
+	struct journal_options opt = { .max_record = REGISTRY_MAX_RECORD, .flags = JOURNAL_CREATE };
+	struct registry_tenant *t = NULL;
+	cJSON *o = NULL;
+	int e;
+
+	if (!token_tenant_valid(name))
+		return -EINVAL;
+	if (registry_tenant(r, name))
+		return -EEXIST;
+	if (r->n >= REGISTRY_MAX_TENANTS)
+		return -ENOSPC;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	copy_str(t->name, sizeof(t->name), name);
+	t->created = now;
+	e = tenant_path(r, name, path, sizeof(path));
+	if (e < 0)
+		goto fail;
+	/* the tenant directory first (0700), then the journal inside it */
+	*strrchr(path, '/') = '\0';
+	e = mkdir_p(path, 0700);
+	if (e < 0)
+		goto fail;
+	e = fsync_parent_dir(path);
+	if (e < 0)
+		goto fail;
+	strcat(path, "/journal");
+	e = journal_open(path, &opt, &t->j, NULL);
+	if (e < 0)
+		goto fail;
+	if (journal_next_seq(t->j) != 1) {
+		/* left over from a tenant that was never acknowledged?  The
+		 * journal holds records: refuse rather than merge. */
+		e = -EEXIST;
+		goto fail;
+	}
+	o = cJSON_CreateObject();
+	if (!o || !cJSON_AddStringToObject(o, "op", "tenant") ||
+	    !cJSON_AddStringToObject(o, "name", name) ||
+	    !cJSON_AddNumberToObject(o, "created", (double)now)) {
+		e = -ENOMEM;
+		goto fail;
+	}
+	e = commit(t, o);
+	if (e < 0)
+		goto fail;
+	e = add_tenant_struct(r, t);
+	if (e < 0)
+		goto fail;
+	cJSON_Delete(o);
+	return 0;
+fail:
+	cJSON_Delete(o);
+	tenant_free(t);
+	return e;
+}
+
+/* {"op":"token", ...fields of rec} */
+static cJSON *token_record_obj(const struct token_record *rec)
+{
+	cJSON *o = token_to_obj(rec);
+
+	if (o && !cJSON_AddStringToObject(o, "op", "token")) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+int registry_token_add(struct registry *r, const struct token_record *rec)
+{
+	struct registry_tenant *t = registry_tenant(r, rec->tenant);
+	cJSON *o;
+	int e;
+
+	if (!t)
+		return -ENOENT;
+	for (size_t i = 0; i < t->n_tokens; i++)
+		if (strcmp(t->tokens[i].hash, rec->hash) == 0)
+			return -EEXIST;
+	/* room first: after the commit nothing may fail */
+	e = grow((void **)&t->tokens, &t->cap_tokens, t->n_tokens, sizeof(*t->tokens),
+	    REGISTRY_MAX_TOKENS);
+	if (e < 0)
+		return e;
+	o = token_record_obj(rec);
+	if (!o)
+		return -ENOMEM;
+	e = commit(t, o);
+	cJSON_Delete(o);
+	if (e == 0)
+		e = put_token(t, rec);
+	return e;
+}
+
+int registry_token_lookup(struct registry *r, const char *id, struct registry_tenant **t,
+    size_t *idx)
+{
+	int found = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		long k = token_lookup_id(r->t[i]->tokens, r->t[i]->n_tokens, id);
+		if (k == -EINVAL || k == -EEXIST)
+			return (int)k;
+		if (k >= 0) {
+			if (found)
+				return -EEXIST;
+			found = 1;
+			*t = r->t[i];
+			*idx = (size_t)k;
+		}
+	}
+	return found ? 0 : -ENOENT;
+}
+
+int registry_token_revoke(struct registry *r, struct registry_tenant *t, size_t idx)
+{
+	struct token_record rec;
+	cJSON *o;
+	int e;
+
+	(void)r;
+	if (idx >= t->n_tokens)
+		return -EINVAL;
+	rec = t->tokens[idx];
+	rec.revoked = 1;
+	o = token_record_obj(&rec);
+	if (!o)
+		return -ENOMEM;
+	e = commit(t, o);
+	cJSON_Delete(o);
+	if (e == 0)
+		t->tokens[idx] = rec;
+	return e;
+}
+
+long registry_agent_find(const struct registry_tenant *t, const char *id)
+{
+	for (size_t i = 0; i < t->n_agents; i++)
+		if (strcmp(t->agents[i].id, id) == 0)
+			return (long)i;
+	return -ENOENT;
+}
+
+int registry_enroll(struct registry *r, struct registry_tenant *t, const struct registry_agent *a,
+    size_t token_idx)
+{
+	struct token_record rec;
+	cJSON *o = NULL, *ao, *to;
+	int e;
+
+	(void)r;
+	if (token_idx >= t->n_tokens || !registry_agent_id_valid(a->id))
+		return -EINVAL;
+	if (registry_agent_find(t, a->id) >= 0)
+		return -EEXIST;
+	if (t->n_agents >= REGISTRY_MAX_AGENTS)
+		return -ENOSPC;
+	/* room first: after the commit nothing may fail */
+	e = grow((void **)&t->agents, &t->cap_agents, t->n_agents, sizeof(*t->agents),
+	    REGISTRY_MAX_AGENTS);
+	if (e < 0)
+		return e;
+	rec = t->tokens[token_idx];
+	if (token_consume(&rec) != 0)
+		return -EINVAL;
+	o = cJSON_CreateObject();
+	ao = agent_to_obj(a);
+	to = token_to_obj(&rec);
+	if (!o || !ao || !to || !cJSON_AddStringToObject(o, "op", "enroll")) {
+		cJSON_Delete(ao);
+		cJSON_Delete(to);
+		e = -ENOMEM;
+		goto out;
+	}
+	cJSON_AddItemToObject(o, "agent", ao);
+	cJSON_AddItemToObject(o, "token", to);
+	e = commit(t, o);
+	if (e < 0)
+		goto out;
+	e = put_agent(t, a);
+	if (e == 0)
+		t->tokens[token_idx] = rec;
+out:
+	cJSON_Delete(o);
+	explicit_bzero(&rec, sizeof(rec));
+	return e;
+}

@@ -1,0 +1,126 @@
+/*
+ * registry.h: the orchestrator's durable state of tenants, installation
+ * tokens and enrolled agents.
+ *
+ * Layout under the state directory (docs/operations.md):
+ *
+ *   STATE/tenants/<tenant>/journal/NNN.seg   one append-only journal per tenant
+ *
+ * Each journal record is one JSON object (store/journal.h frames and
+ * checksums it):
+ *   {"op":"tenant","name":"acme","created":1700000000}        first record
+ *   {"op":"token",<token_to_json fields>}                     create / revoke:
+ *                                                             the token's whole state
+ *   {"op":"enroll","agent":{...},"token":{<token fields>}}    an enrollment and the
+ *                                                             token's state after it
+ * The last "token" state of a hash wins on replay.  An enrollment is one
+ * record, so the agent and the use it took from the token become durable
+ * together (no crash can leave one without the other).
+ *
+ * Every mutating function appends, then fsyncs (journal_sync) before it
+ * changes memory and returns 0: the caller acknowledges only after that.  On
+ * an error nothing in memory changed (a record that was appended but not
+ * synced is rolled back on the next successful reopen only if the kernel
+ * lost it; in practice the fsync error makes the journal "broken" and every
+ * later mutation of that tenant fails until restart: fail closed).
+ *
+ * Tenant isolation: each tenant has its own directory and journal; no
+ * record names another tenant.  Not thread-safe (one event loop).
+ */
+#ifndef STAVILY_ORCHESTRATOR_REGISTRY_H
+#define STAVILY_ORCHESTRATOR_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "base/util.h"
+#include "orchestrator/token.h"
+
+#define REGISTRY_MAX_TENANTS      10000u
+#define REGISTRY_MAX_TOKENS       100000u    /* per tenant */
+#define REGISTRY_MAX_AGENTS       1000000u   /* per tenant */
+#define REGISTRY_AGENT_ID_MAX     64
+#define REGISTRY_IDENTITY_MAX     255
+#define REGISTRY_SERIAL_HEX_MAX   41
+/* Largest journal record (an enrollment with its token: well under 2 KiB). */
+#define REGISTRY_MAX_RECORD       (16u * 1024)
+
+struct registry_agent {
+	char id[REGISTRY_AGENT_ID_MAX + 1];
+	char identity[REGISTRY_IDENTITY_MAX + 1];  /* spiffe://... URI SAN */
+	char serial[REGISTRY_SERIAL_HEX_MAX];     /* hex of the certificate serial */
+	char token_id[TOKEN_ID_SIZE];             /* token it enrolled with */
+	int64_t enrolled;                         /* Unix seconds */
+	int64_t not_after;                        /* certificate expiry */
+};
+
+struct registry_tenant {
+	char name[TOKEN_TENANT_MAX + 1];
+	int64_t created;
+	struct token_record *tokens;
+	size_t n_tokens, cap_tokens;
+	struct registry_agent *agents;
+	size_t n_agents, cap_agents;
+	struct journal *j;
+};
+
+struct registry {
+	char *dir;                     /* STATE/tenants */
+	struct registry_tenant **t;
+	size_t n, cap;
+};
+
+/* What registry_open found (for the start-up event). */
+struct registry_report {
+	size_t tenants, tokens, agents;
+	uint64_t records;
+	uint64_t torn_bytes;           /* cut off torn tails, summed over tenants */
+	char torn_tenant[TOKEN_TENANT_MAX + 1];   /* one tenant that had a torn tail */
+};
+
+/* 1 if `id` is a valid agent id: 1..REGISTRY_AGENT_ID_MAX of [A-Za-z0-9._-],
+ * not starting with '.'. */
+int registry_agent_id_valid(const char *id);
+
+/*
+ * Open STATE/tenants (created 0700 if missing) and replay every tenant's
+ * journal.  Errors: -errno, -EBADMSG (a journal is corrupt or holds a record
+ * we cannot read: the operator must look; nothing starts).  `rep` may be NULL.
+ */
+int registry_open(const char *state_dir, struct registry **out, struct registry_report *rep) WARN_UNUSED;
+void registry_close(struct registry *r);
+
+/* The tenant or NULL. */
+struct registry_tenant *registry_tenant(struct registry *r, const char *name);
+
+/* Create a tenant (directory, journal, first record, fsync).  -EINVAL bad
+ * name, -EEXIST, -ENOSPC over REGISTRY_MAX_TENANTS, -errno. */
+int registry_tenant_add(struct registry *r, const char *name, int64_t now) WARN_UNUSED;
+
+/* Store a new token record (its tenant must exist: -ENOENT).  -EEXIST if
+ * the hash is already known, -ENOSPC over the cap. */
+int registry_token_add(struct registry *r, const struct token_record *rec) WARN_UNUSED;
+
+/* Find a token by public id over all tenants: 0 and *t, *idx; -ENOENT,
+ * -EEXIST (ambiguous prefix), -EINVAL. */
+int registry_token_lookup(struct registry *r, const char *id, struct registry_tenant **t,
+    size_t *idx) WARN_UNUSED;
+
+/* Mark token `idx` of `t` revoked (durably).  Revoking twice is fine. */
+int registry_token_revoke(struct registry *r, struct registry_tenant *t, size_t idx) WARN_UNUSED;
+
+/* Index of agent `id` in `t`, or -ENOENT. */
+long registry_agent_find(const struct registry_tenant *t, const char *id);
+
+/*
+ * Record an enrollment: agent `a` joins `t` and token `token_idx` loses one
+ * use, in one durable record.  -EEXIST if the agent id is taken, -EINVAL if
+ * the token has no use left or `a` is malformed, -ENOSPC over the cap.
+ */
+int registry_enroll(struct registry *r, struct registry_tenant *t, const struct registry_agent *a,
+    size_t token_idx) WARN_UNUSED;
+
+/* Parse and apply one journal record to `t` (exposed for the unit tests).
+ * -EINVAL for anything malformed. */
+int registry_apply(struct registry_tenant *t, const char *rec, size_t len) WARN_UNUSED;
+
+#endif

@@ -1,0 +1,861 @@
+/* see service.h */
+#include "orchestrator/service.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bearssl.h>
+#include <cjson/cJSON.h>
+
+#include "base/cli.h"
+#include "base/fileio.h"
+#include "base/hex.h"
+#include "base/timefmt.h"
+#include "config/config.h"
+#include "crypto/ca.h"
+#include "crypto/csr.h"
+#include "crypto/pem.h"
+#include "crypto/rng.h"
+#include "crypto/x509.h"
+#include "event/audit.h"
+#include "event/event.h"
+#include "http/basic_auth.h"
+#include "http/json_body.h"
+#include "orchestrator/lockout.h"
+#include "orchestrator/netloop.h"
+#include "orchestrator/orch_init.h"
+#include "orchestrator/registry.h"
+#include "orchestrator/token.h"
+#include "tls/conn.h"
+
+#define SVC_PATH_MAX 4096
+
+struct orch {
+	struct config *cfg;
+	const struct config_orchestrator *oc;
+	char state[PATH_MAX];
+	struct ca ca;
+	char *ca_pem;
+	size_t ca_pem_len;
+	struct tls_creds creds;
+	struct tls_server tls;
+	int tls_ready;
+	struct registry *reg;
+	struct lockout *lo;
+	struct event_log *ev;
+	struct audit_log *audit;
+	uint64_t cert_lifetime_s;
+	int pseudonymize;
+	unsigned char pseudo_key[32];
+};
+
+static volatile sig_atomic_t g_stop, g_reopen;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		g_reopen = 1;
+	else
+		g_stop = 1;
+}
+
+/* ---- small helpers --------------------------------------------------------- */
+
+static struct orch *orch_of(struct http_ctx *ctx)
+{
+	return ((struct netloop_req *)ctx->user)->user;
+}
+
+/* The source address as events and audit records show it: the address, or
+ * with privacy.pseudonymize_addresses a keyed hash (HMAC-SHA256 with a
+ * per-process random key, first 8 bytes): stable within one run, so
+ * repeated failures from one source still correlate. */
+static void source_label(const struct orch *o, const char *src, char *out, size_t n)
+{
+	if (!o->pseudonymize) {
+		snprintf(out, n, "%s", src);
+		return;
+	}
+	br_hmac_key_context kc;
+	br_hmac_context hc;
+	unsigned char mac[32];
+	char hex[17];
+	br_hmac_key_init(&kc, &br_sha256_vtable, o->pseudo_key, sizeof(o->pseudo_key));
+	br_hmac_init(&hc, &kc, 0);
+	br_hmac_update(&hc, src, strlen(src));
+	br_hmac_out(&hc, mac);
+	hex_encode(mac, 8, hex);
+	snprintf(out, n, "anon-%s", hex);
+}
+
+static void rfc3339(int64_t t, char out[TIMEFMT_RFC3339_LEN])
+{
+	struct timespec ts = { .tv_sec = (time_t)t, .tv_nsec = 0 };
+
+	if (timefmt_rfc3339_ms(&ts, out) != 0)
+		snprintf(out, TIMEFMT_RFC3339_LEN, "1970-01-01T00:00:00.000Z");
+}
+
+/* Audit record (durable) and the same as an event.  `d` is consumed. */
+static void record(struct orch *o, enum event_level lvl, const char *name, cJSON *d)
+{
+	int r = audit_append(o->audit, lvl, name, d);
+
+	if (r < 0) {
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "record", name);
+		cJSON_AddStringToObject(e, "error", strerror(-r));
+		event_emit(o->ev, EVENT_ERROR, "audit_write_failed", e);
+	}
+	event_emit(o->ev, lvl, name, d);
+}
+
+static void reply_json(struct http_reply *rep, int status, cJSON *o)
+{
+	char *s = o ? cJSON_PrintUnformatted(o) : NULL;
+
+	if (!s || http_reply_json(rep, status, s) != 0)
+		http_reply_error(rep, 500, "out of memory");
+	cJSON_free(s);
+	cJSON_Delete(o);
+}
+
+/* Parse the body as a JSON object; on failure fill a 400 and return NULL. */
+static cJSON *body_object(struct http_ctx *ctx, struct http_reply *rep, size_t max)
+{
+	cJSON *j = NULL;
+	int r = json_body_parse(ctx->req->body, ctx->req->body_len, max, ORCH_JSON_MAX_DEPTH, &j);
+
+	if (r != JSON_BODY_OK) {
+		http_reply_error(rep, r == JSON_BODY_E_SIZE ? 413 : 400, json_body_strerror(r));
+		return NULL;
+	}
+	return j;
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* A non-negative integer member: 1 found, 0 absent, -1 wrong type/range. */
+static int juint(const cJSON *o, const char *k, uint64_t max, uint64_t *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	if (!v)
+		return 0;
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > (double)max ||
+	    v->valuedouble != (double)(uint64_t)v->valuedouble)
+		return -1;
+	*out = (uint64_t)v->valuedouble;
+	return 1;
+}
+
+static void admin_audit(struct orch *o, struct http_ctx *ctx, int status)
+{
+	cJSON *d = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(d, "method", ctx->req->method);
+	cJSON_AddStringToObject(d, "path", ctx->req->target);
+	cJSON_AddNumberToObject(d, "status", status);
+	record(o, EVENT_INFO, "admin_command", d);
+}
+
+/* ---- admin API -------------------------------------------------------------- */
+
+static void h_tenant_add(struct http_ctx *ctx, struct http_reply *rep)
+{
+	struct orch *o = orch_of(ctx);
+	cJSON *j = body_object(ctx, rep, ORCH_ADMIN_MAX_BODY), *res, *d;
+	const char *name;
+	int64_t now = (int64_t)time(NULL);
+	int r;
+
+	if (!j)
+		goto out;
+	name = jstr(j, "name");
+	if (!name || !token_tenant_valid(name)) {
+		http_reply_error(rep, 400, "name: 1 to 64 characters of A-Z a-z 0-9 . _ - (not starting with .)");
+		goto out;
+	}
+	r = registry_tenant_add(o->reg, name, now);
+	if (r == -EEXIST) {
+		http_reply_error(rep, 409, "tenant exists");
+		goto out;
+	}
+	if (r < 0) {
+		http_reply_error(rep, r == -ENOSPC ? 409 : 503, "tenant could not be stored");
+		goto out;
+	}
+	d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "tenant", name);
+	record(o, EVENT_INFO, "tenant_created", d);
+	res = cJSON_CreateObject();
+	cJSON_AddStringToObject(res, "name", name);
+	cJSON_AddNumberToObject(res, "created", (double)now);
+	reply_json(rep, 201, res);
+out:
+	cJSON_Delete(j);
+	admin_audit(o, ctx, rep->status);
+}
+
+static void h_tenant_list(struct http_ctx *ctx, struct http_reply *rep)
+{
+	struct orch *o = orch_of(ctx);
+	cJSON *res = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(res, "tenants");
+
+	for (size_t i = 0; a && i < o->reg->n; i++) {
+		const struct registry_tenant *t = o->reg->t[i];
+		cJSON *e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "name", t->name);
+		cJSON_AddNumberToObject(e, "created", (double)t->created);
+		cJSON_AddNumberToObject(e, "tokens", (double)t->n_tokens);
+		cJSON_AddNumberToObject(e, "agents", (double)t->n_agents);
+		cJSON_AddItemToArray(a, e);
+	}
+	reply_json(rep, 200, res);
+	admin_audit(o, ctx, rep->status);
+}
+
+static const char *token_state(const struct token_record *t, int64_t now)
+{
+	if (t->revoked)
+		return "revoked";
+	if (now >= t->expires)
+		return "expired";
+	if (t->uses_left == 0)
+		return "used_up";
+	return "active";
+}
+
+static cJSON *token_obj(const struct token_record *t, int64_t now)
+{
+	char id[TOKEN_ID_SIZE];
+	cJSON *e = cJSON_CreateObject();
+
+	token_id(t, id);
+	cJSON_AddStringToObject(e, "id", id);
+	cJSON_AddStringToObject(e, "tenant", t->tenant);
+	cJSON_AddNumberToObject(e, "created", (double)t->created);
+	cJSON_AddNumberToObject(e, "expires", (double)t->expires);
+	cJSON_AddNumberToObject(e, "uses_left", (double)t->uses_left);
+	cJSON_AddBoolToObject(e, "revoked", t->revoked);
+	cJSON_AddStringToObject(e, "state", token_state(t, now));
+	return e;
+}
+
+static void h_token_create(struct http_ctx *ctx, struct http_reply *rep)
+{
+	struct orch *o = orch_of(ctx);
+	cJSON *j = body_object(ctx, rep, ORCH_ADMIN_MAX_BODY), *res, *d;
+	char plain[TOKEN_PLAIN_SIZE], id[TOKEN_ID_SIZE];
+	struct token_record rec;
+	uint64_t ttl = ORCH_DEFAULT_TOKEN_TTL, uses = 1;
+	int64_t now = (int64_t)time(NULL);
+	const char *tenant;
+	int r;
+
+	memset(plain, 0, sizeof(plain));
+	if (!j)
+		goto out;
+	tenant = jstr(j, "tenant");
+	if (!tenant || !registry_tenant(o->reg, tenant)) {
+		http_reply_error(rep, tenant ? 404 : 400, tenant ? "no such tenant" : "tenant required");
+		goto out;
+	}
+	if (juint(j, "ttl", TOKEN_MAX_TTL, &ttl) < 0 || ttl == 0 ||
+	    juint(j, "uses", TOKEN_MAX_USES, &uses) < 0 || uses == 0) {
+		http_reply_error(rep, 400, "ttl: 1..315532800 seconds, uses: 1..1000000");
+		goto out;
+	}
+	r = token_create(tenant, now, (int64_t)ttl, (uint32_t)uses, &rec, plain);
+	if (r == 0)
+		r = registry_token_add(o->reg, &rec);
+	if (r < 0) {
+		http_reply_error(rep, r == -ENOSPC ? 409 : 503, "token could not be stored");
+		goto out;
+	}
+	token_id(&rec, id);
+	d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "tenant", tenant);
+	cJSON_AddStringToObject(d, "token_id", id);
+	cJSON_AddNumberToObject(d, "ttl", (double)ttl);
+	cJSON_AddNumberToObject(d, "uses", (double)uses);
+	record(o, EVENT_INFO, "token_created", d);
+	res = token_obj(&rec, now);
+	/* the only place the plaintext ever leaves the process */
+	cJSON_AddStringToObject(res, "token", plain);
+	reply_json(rep, 201, res);
+out:
+	explicit_bzero(plain, sizeof(plain));
+	cJSON_Delete(j);
+	admin_audit(o, ctx, rep->status);
+}
+
+static void h_token_list(struct http_ctx *ctx, struct http_reply *rep)
+{
+	struct orch *o = orch_of(ctx);
+	int64_t now = (int64_t)time(NULL);
+	cJSON *res = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(res, "tokens");
+
+	for (size_t i = 0; a && i < o->reg->n; i++)
+		for (size_t k = 0; k < o->reg->t[i]->n_tokens; k++)
+			cJSON_AddItemToArray(a, token_obj(&o->reg->t[i]->tokens[k], now));
+	reply_json(rep, 200, res);
+	admin_audit(o, ctx, rep->status);
+}
+
+static void h_token_revoke(struct http_ctx *ctx, struct http_reply *rep)
+{
+	struct orch *o = orch_of(ctx);
+	const char *id = http_ctx_param(ctx, "id");
+	struct registry_tenant *t = NULL;
+	size_t idx = 0;
+	int r = registry_token_lookup(o->reg, id ? id : "", &t, &idx);
+	cJSON *d;
+
+	if (r == -ENOENT || r == -EINVAL) {
+		http_reply_error(rep, 404, "no such token");
+		goto out;
+	}
+	if (r == -EEXIST) {
+		http_reply_error(rep, 409, "ambiguous token id");
+		goto out;
+	}
+	if (r == 0)
+		r = registry_token_revoke(o->reg, t, idx);
+	if (r < 0) {
+		http_reply_error(rep, 503, "revocation could not be stored");
+		goto out;
+	}
+	d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "tenant", t->name);
+	cJSON_AddStringToObject(d, "token_id", id);
+	record(o, EVENT_INFO, "token_revoked", d);
+	reply_json(rep, 200, token_obj(&t->tokens[idx], (int64_t)time(NULL)));
+out:
+	admin_audit(o, ctx, rep->status);
+}
+
+static void h_agent_list(struct http_ctx *ctx, struct http_reply *rep)
+{
+	struct orch *o = orch_of(ctx);
+	cJSON *res = cJSON_CreateObject(), *a = cJSON_AddArrayToObject(res, "agents");
+
+	for (size_t i = 0; a && i < o->reg->n; i++) {
+		const struct registry_tenant *t = o->reg->t[i];
+		for (size_t k = 0; k < t->n_agents; k++) {
+			const struct registry_agent *g = &t->agents[k];
+			cJSON *e = cJSON_CreateObject();
+			cJSON_AddStringToObject(e, "tenant", t->name);
+			cJSON_AddStringToObject(e, "agent_id", g->id);
+			cJSON_AddStringToObject(e, "identity", g->identity);
+			cJSON_AddStringToObject(e, "serial", g->serial);
+			cJSON_AddStringToObject(e, "token_id", g->token_id);
+			cJSON_AddNumberToObject(e, "enrolled", (double)g->enrolled);
+			cJSON_AddNumberToObject(e, "not_after", (double)g->not_after);
+			cJSON_AddItemToArray(a, e);
+		}
+	}
+	reply_json(rep, 200, res);
+	admin_audit(o, ctx, rep->status);
+}
+
+static const struct http_route admin_routes[] = {
+	{ "POST", "/v1/admin/tenants", h_tenant_add },
+	{ "GET", "/v1/admin/tenants", h_tenant_list },
+	{ "POST", "/v1/admin/tokens", h_token_create },
+	{ "GET", "/v1/admin/tokens", h_token_list },
+	{ "POST", "/v1/admin/tokens/{id}/revoke", h_token_revoke },
+	{ "GET", "/v1/admin/agents", h_agent_list },
+};
+
+/* ---- enrollment ------------------------------------------------------------- */
+
+static void enroll_failed(struct orch *o, const char *src, const char *tenant, const char *why)
+{
+	char lab[NETLOOP_SOURCE_MAX + 8];
+	cJSON *d = cJSON_CreateObject();
+
+	source_label(o, src, lab, sizeof(lab));
+	cJSON_AddStringToObject(d, "source", lab);
+	if (tenant && token_tenant_valid(tenant))
+		cJSON_AddStringToObject(d, "tenant", tenant);
+	cJSON_AddStringToObject(d, "reason", why);
+	record(o, EVENT_WARN, "enrollment_failed", d);
+}
+
+/* An authentication failure: counted, maybe a lockout (event raised once). */
+static void auth_failed(struct orch *o, struct http_ctx *ctx, struct http_reply *rep,
+    const char *tenant, const char *why)
+{
+	const char *src = ((struct netloop_req *)ctx->user)->source;
+	unsigned locks = lockout_fail(o->lo, src, tenant, time_mono_ms());
+
+	enroll_failed(o, src, tenant, why);
+	if (locks) {
+		char lab[NETLOOP_SOURCE_MAX + 8];
+		cJSON *d = cJSON_CreateObject();
+		source_label(o, src, lab, sizeof(lab));
+		cJSON_AddStringToObject(d, "source", lab);
+		if (tenant && token_tenant_valid(tenant))
+			cJSON_AddStringToObject(d, "tenant", tenant);
+		cJSON_AddNumberToObject(d, "max_failed_attempts",
+		    (double)config_get_agent_auth(o->cfg)->max_failed_attempts);
+		cJSON_AddNumberToObject(d, "lockout_seconds", (double)(o->oc->lockout_duration_ms / 1000));
+		cJSON_AddStringToObject(d, "locked", (locks & LOCKOUT_SOURCE) ? "source" : "tenant");
+		record(o, EVENT_WARN, "authentication_failures_exceeded", d);
+	}
+	http_reply_error(rep, 401, "authentication failed");
+	rep->fields[rep->n_fields++] = (struct http_field){ "WWW-Authenticate",
+	    "Basic realm=\"stavily-enroll\", charset=\"UTF-8\"" };
+}
+
+static void h_enroll(struct http_ctx *ctx, struct http_reply *rep)
+{
+	struct orch *o = orch_of(ctx);
+	struct netloop_req *env = ctx->user;
+	const struct http_header *h;
+	struct basic_auth ba;
+	struct registry_tenant *t;
+	struct registry_agent ag;
+	struct x509_sans sans;
+	struct x509_issue_req req;
+	struct x509_info *xi = NULL;
+	unsigned char *csr = NULL, *der = NULL;
+	size_t csr_len = 0, der_len = 0, pem_len = 0;
+	char *pem = NULL, uri[REGISTRY_IDENTITY_MAX + 1], nafter[TIMEFMT_RFC3339_LEN];
+	const char *tenant = NULL, *agent_id, *csr_pem;
+	cJSON *j = NULL, *res, *d;
+	uint32_t retry = 0;
+	size_t idx = 0;
+	int64_t now = (int64_t)time(NULL);
+	int have_auth, r;
+	enum token_verdict v;
+
+	memset(&ba, 0, sizeof(ba));
+	h = http_find_header(ctx->req->headers, ctx->req->n_headers, "Authorization");
+	have_auth = h && h->value_len <= BASIC_AUTH_MAX_VALUE &&
+	    basic_auth_parse(h->value, h->value_len, &ba) == 0;
+	if (have_auth)
+		tenant = ba.user;
+	/* lockout first: a locked source gets no token comparison at all */
+	if (lockout_check(o->lo, env->source, tenant, time_mono_ms(), &retry)) {
+		enroll_failed(o, env->source, tenant, "locked_out");
+		http_reply_error(rep, 429, "too many failed attempts");
+		snprintf(env->retry_after, sizeof(env->retry_after), "%u", (unsigned)retry);
+		rep->fields[rep->n_fields++] = (struct http_field){ "Retry-After", env->retry_after };
+		goto out;
+	}
+	if (!have_auth) {
+		auth_failed(o, ctx, rep, NULL, "no_credentials");
+		goto out;
+	}
+	t = registry_tenant(o->reg, ba.user);
+	/* an unknown tenant answers exactly like a wrong token */
+	v = token_find(t ? t->tokens : NULL, t ? t->n_tokens : 0, ba.user, ba.pass,
+	    strlen(ba.pass), now, &idx);
+	if (!t || v != TOKEN_OK) {
+		auth_failed(o, ctx, rep, tenant, t ? token_verdict_name(v) : "bad");
+		goto out;
+	}
+	/* authenticated from here on: errors are the request's, not counted */
+	j = body_object(ctx, rep, ORCH_ENROLL_MAX_BODY);
+	if (!j) {
+		enroll_failed(o, env->source, tenant, "bad_body");
+		goto out;
+	}
+	agent_id = jstr(j, "agent_id");
+	csr_pem = jstr(j, "csr");
+	if (!registry_agent_id_valid(agent_id) || !csr_pem) {
+		http_reply_error(rep, 400, "agent_id (1..64 of A-Z a-z 0-9 . _ -) and csr (PEM) required");
+		enroll_failed(o, env->source, tenant, "bad_body");
+		goto out;
+	}
+	if (registry_agent_find(t, agent_id) >= 0) {
+		http_reply_error(rep, 409, "agent id already enrolled in this tenant");
+		enroll_failed(o, env->source, tenant, "agent_id_taken");
+		goto out;
+	}
+	memset(&sans, 0, sizeof(sans));
+	r = x509_agent_uri(o->oc->trust_domain, tenant, agent_id, uri, sizeof(uri));
+	if (r == 0)
+		r = x509_sans_add_uri(&sans, uri);
+	if (r < 0) {
+		http_reply_error(rep, 400, "agent id not usable in an identity");
+		enroll_failed(o, env->source, tenant, "bad_body");
+		goto out;
+	}
+	r = csr_der_from_pem(csr_pem, strlen(csr_pem), &csr, &csr_len);
+	if (r == 0) {
+		memset(&req, 0, sizeof(req));
+		req.profile = X509_PROFILE_CLIENT;
+		req.cn = agent_id;
+		req.sans = &sans;
+		req.not_before = now - X509_BACKDATE_SECONDS;
+		req.not_after = now + (int64_t)o->cert_lifetime_s;
+		/* parses the CSR and verifies its self-signature */
+		r = ca_issue_csr(&o->ca, csr, csr_len, &req, NULL, &der, &der_len);
+	}
+	if (r < 0) {
+		http_reply_error(rep, 400, "invalid certificate request");
+		enroll_failed(o, env->source, tenant, "bad_csr");
+		goto out;
+	}
+	xi = malloc(sizeof(*xi));
+	if (!xi || x509_parse(der, der_len, xi) != 0 || xi->serial_len > 20 ||
+	    pem_encode("CERTIFICATE", der, der_len, &pem, &pem_len) != 0) {
+		http_reply_error(rep, 500, "certificate could not be encoded");
+		goto out;
+	}
+	memset(&ag, 0, sizeof(ag));
+	memcpy(ag.id, agent_id, strlen(agent_id) + 1);
+	memcpy(ag.identity, uri, strlen(uri) + 1);
+	hex_encode(xi->serial, xi->serial_len, ag.serial);
+	token_id(&t->tokens[idx], ag.token_id);
+	ag.enrolled = now;
+	ag.not_after = xi->not_after;
+	/* durable before the certificate leaves: agent + token use, one record */
+	r = registry_enroll(o->reg, t, &ag, idx);
+	if (r == -EEXIST) {
+		http_reply_error(rep, 409, "agent id already enrolled in this tenant");
+		enroll_failed(o, env->source, tenant, "agent_id_taken");
+		goto out;
+	}
+	if (r < 0) {
+		http_reply_error(rep, 503, "enrollment could not be stored");
+		enroll_failed(o, env->source, tenant, "store_failed");
+		goto out;
+	}
+	{
+		char lab[NETLOOP_SOURCE_MAX + 8];
+		source_label(o, env->source, lab, sizeof(lab));
+		d = cJSON_CreateObject();
+		cJSON_AddStringToObject(d, "source", lab);
+		cJSON_AddStringToObject(d, "tenant", tenant);
+		cJSON_AddStringToObject(d, "agent_id", agent_id);
+		cJSON_AddStringToObject(d, "identity", uri);
+		cJSON_AddStringToObject(d, "serial", ag.serial);
+		cJSON_AddStringToObject(d, "token_id", ag.token_id);
+		record(o, EVENT_INFO, "agent_enrolled", d);
+	}
+	rfc3339(xi->not_after, nafter);
+	res = cJSON_CreateObject();
+	cJSON_AddStringToObject(res, "agent_id", agent_id);
+	cJSON_AddStringToObject(res, "tenant", tenant);
+	cJSON_AddStringToObject(res, "identity", uri);
+	cJSON_AddStringToObject(res, "serial", ag.serial);
+	cJSON_AddStringToObject(res, "not_after", nafter);
+	cJSON_AddStringToObject(res, "certificate", pem);
+	cJSON_AddStringToObject(res, "ca", o->ca_pem);
+	reply_json(rep, 201, res);
+out:
+	basic_auth_wipe(&ba);
+	cJSON_Delete(j);
+	free(csr);
+	free(der);
+	free(pem);
+	free(xi);
+}
+
+static const struct http_route enroll_routes[] = {
+	{ "POST", "/v1/enroll", h_enroll },
+};
+
+/* ---- loop hooks --------------------------------------------------------------- */
+
+static void peer_label(const struct orch *o, const char *peer, char *out, size_t n)
+{
+	/* strip the port before hashing so one host keeps one label */
+	char a[NETLOOP_PEER_MAX];
+	const char *colon = strrchr(peer, ':');
+	size_t l = colon ? (size_t)(colon - peer) : strlen(peer);
+
+	if (l >= sizeof(a))
+		l = sizeof(a) - 1;
+	memcpy(a, peer, l);
+	a[l] = '\0';
+	source_label(o, a, out, n);
+}
+
+static void hook_tls(void *arg, const char *peer, const struct tls_failure *f)
+{
+	struct orch *o = arg;
+	char lab[NETLOOP_PEER_MAX + 8];
+	cJSON *d = cJSON_CreateObject();
+
+	peer_label(o, peer, lab, sizeof(lab));
+	cJSON_AddStringToObject(d, "source", lab);
+	cJSON_AddStringToObject(d, "listener", "enroll");
+	cJSON_AddNumberToObject(d, "error_code", f ? f->br_err : 0);
+	cJSON_AddStringToObject(d, "error", f && f->br_err_name[0] ? f->br_err_name : "io");
+	event_emit(o->ev, EVENT_WARN, "tls_handshake_failed", d);
+}
+
+static void hook_bad(void *arg, const char *peer, int status, const char *msg)
+{
+	struct orch *o = arg;
+	char lab[NETLOOP_PEER_MAX + 8];
+	cJSON *d = cJSON_CreateObject();
+
+	peer_label(o, peer, lab, sizeof(lab));
+	cJSON_AddStringToObject(d, "source", lab);
+	cJSON_AddNumberToObject(d, "status", status);
+	cJSON_AddStringToObject(d, "reason", msg ? msg : "malformed");
+	event_emit(o->ev, EVENT_INFO, "http_request_refused", d);
+}
+
+static void hook_refused(void *arg, const char *src, const char *why)
+{
+	struct orch *o = arg;
+	char lab[NETLOOP_SOURCE_MAX + 8];
+	cJSON *d = cJSON_CreateObject();
+
+	source_label(o, src, lab, sizeof(lab));
+	cJSON_AddStringToObject(d, "source", lab);
+	cJSON_AddStringToObject(d, "cap", why);
+	event_emit(o->ev, EVENT_WARN, "connection_refused", d);
+}
+
+static void hook_timeout(void *arg, const char *peer, const char *phase)
+{
+	struct orch *o = arg;
+	char lab[NETLOOP_PEER_MAX + 8];
+	cJSON *d = cJSON_CreateObject();
+
+	peer_label(o, peer, lab, sizeof(lab));
+	cJSON_AddStringToObject(d, "source", lab);
+	cJSON_AddStringToObject(d, "phase", phase ? phase : "?");
+	event_emit(o->ev, EVENT_INFO, "connection_timeout", d);
+}
+
+static void on_reopen(void *arg)
+{
+	struct orch *o = arg;
+	int r = event_log_reopen(o->ev);
+	cJSON *d = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(d, "result", r == 0 ? "ok" : strerror(-r));
+	event_emit(o->ev, r == 0 ? EVENT_INFO : EVENT_ERROR, "logs_reopened", d);
+}
+
+/* ---- start-up ------------------------------------------------------------------- */
+
+static int state_path(const struct orch *o, const char *file, char *out)
+{
+	int n = snprintf(out, SVC_PATH_MAX, "%s/%s", o->state, file);
+
+	return n < 0 || n >= SVC_PATH_MAX ? -ENAMETOOLONG : 0;
+}
+
+static int load_pki(struct orch *o)
+{
+	char c[SVC_PATH_MAX], k[SVC_PATH_MAX];
+	int r = ca_load(o->state, &o->ca);
+
+	if (r < 0) {
+		cli_error("%s: CA: %s (run `stavily orchestrator init` first)", o->state,
+		    r < 0 && r > -4000 ? strerror(-r) : ca_strerror(r));
+		return r;
+	}
+	r = ca_cert_pem(&o->ca, &o->ca_pem, &o->ca_pem_len);
+	if (r < 0)
+		return r;
+	if (state_path(o, ORCH_SERVER_CERT_FILE, c) || state_path(o, ORCH_SERVER_KEY_FILE, k))
+		return -ENAMETOOLONG;
+	r = tls_creds_load(&o->creds, c, k);
+	if (r < 0) {
+		cli_error("%s, %s: cannot load the server certificate and key (%d)", c, k, r);
+		return r;
+	}
+	r = tls_server_init(&o->tls, NULL, &o->creds, 0);
+	if (r < 0)
+		return r;
+	o->tls_ready = 1;
+	return 0;
+}
+
+static void orch_free(struct orch *o)
+{
+	if (o->tls_ready)
+		tls_server_free(&o->tls);
+	tls_creds_free(&o->creds);
+	ca_free(&o->ca);
+	free(o->ca_pem);
+	registry_close(o->reg);
+	lockout_free(o->lo);
+	audit_close(o->audit);
+	event_log_free(o->ev);
+	config_free(o->cfg);
+	explicit_bzero(o->pseudo_key, sizeof(o->pseudo_key));
+}
+
+int orch_run(const char *config_path, const char *const *overrides, size_t n_overrides)
+{
+	struct orch o;
+	struct config_errors errs = { 0 };
+	struct netloop *nl = NULL;
+	struct netloop_limits nlim;
+	struct netloop_hooks hooks;
+	struct http_limits hl_enroll, hl_admin;
+	struct registry_report rep;
+	struct audit_recovery arec;
+	struct lockout_config lc;
+	struct sigaction sa;
+	const struct config_logging *lg;
+	char path[SVC_PATH_MAX];
+	int fd, r, status = EXIT_FAIL;
+	enum event_level min;
+
+	memset(&o, 0, sizeof(o));
+	if (config_load(config_path, overrides, n_overrides, &o.cfg, &errs) != 0) {
+		config_errors_print(&errs, stderr);
+		config_errors_free(&errs);
+		return EXIT_CONFIG;
+	}
+	config_errors_free(&errs);
+	o.oc = config_get_orchestrator(o.cfg);
+	o.cert_lifetime_s = config_get_authentication(o.cfg)->cert_lifetime_ms / 1000;
+	o.pseudonymize = config_get_privacy(o.cfg)->pseudonymize_addresses;
+	if (o.pseudonymize && rng_bytes(o.pseudo_key, sizeof(o.pseudo_key)) != 0) {
+		cli_error("no entropy for the pseudonymization key");
+		goto out;
+	}
+	if (!realpath(o.oc->state_dir, o.state)) {
+		cli_error("%s: %s", o.oc->state_dir, strerror(errno));
+		goto out;
+	}
+
+	/* events: the configured file, else stderr */
+	lg = config_get_logging(o.cfg);
+	min = (enum event_level)lg->level;
+	o.ev = event_log_new("orchestrator", NULL, min);
+	if (!o.ev)
+		goto out;
+	r = lg->file ? event_log_add_file(o.ev, lg->file) : event_log_add_fd(o.ev, 2);
+	if (r < 0) {
+		cli_error("%s: %s", lg->file ? lg->file : "stderr", strerror(-r));
+		goto out;
+	}
+
+	if (load_pki(&o) < 0)
+		goto out;
+	r = registry_open(o.state, &o.reg, &rep);
+	if (r < 0) {
+		cli_error("%s/tenants: %s%s", o.state, strerror(-r),
+		    r == -EBADMSG ? " (a tenant journal is corrupt: see docs/operations.md)" : "");
+		goto out;
+	}
+	if (state_path(&o, ORCH_AUDIT_FILE, path) != 0)
+		goto out;
+	r = audit_open(path, "orchestrator", &o.audit, &arec);
+	if (r < 0) {
+		cli_error("%s: %s", path, strerror(-r));
+		goto out;
+	}
+	memset(&lc, 0, sizeof(lc));
+	lc.max_failed_attempts = (unsigned)config_get_agent_auth(o.cfg)->max_failed_attempts;
+	if (lc.max_failed_attempts > LOCKOUT_MAX_ATTEMPTS)
+		lc.max_failed_attempts = LOCKOUT_MAX_ATTEMPTS;
+	lc.window_ms = o.oc->failure_window_ms;
+	lc.lockout_ms = o.oc->lockout_duration_ms;
+	r = lockout_new(&lc, &o.lo);
+	if (r < 0)
+		goto out;
+
+	netloop_limits_default(&nlim);
+	nlim.max_conns = (size_t)o.oc->max_connections;
+	nlim.max_per_source = (size_t)o.oc->max_connections_per_source;
+	memset(&hooks, 0, sizeof(hooks));
+	hooks.arg = &o;
+	hooks.on_tls_failure = hook_tls;
+	hooks.on_bad_request = hook_bad;
+	hooks.on_refused = hook_refused;
+	hooks.on_timeout = hook_timeout;
+	r = netloop_new(&nlim, &hooks, &nl);
+	if (r < 0)
+		goto out;
+	http_limits_default(&hl_enroll);
+	hl_enroll.max_body = ORCH_ENROLL_MAX_BODY;
+	http_limits_default(&hl_admin);
+	hl_admin.max_body = ORCH_ADMIN_MAX_BODY;
+
+	fd = netloop_listen_tcp(o.oc->listen_enroll);
+	if (fd < 0) {
+		cli_error("listen %s: %s", o.oc->listen_enroll, strerror(-fd));
+		goto out;
+	}
+	r = netloop_add_listener(nl, fd, &o.tls, enroll_routes, ARRAY_SIZE(enroll_routes),
+	    &hl_enroll, &o);
+	if (r < 0)
+		goto out;
+	{
+		/* the socket's directory: created 0700 if missing */
+		char dir[SVC_PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s", o.oc->admin_socket);
+		char *slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			if (mkdir_p(dir, 0700) < 0) {
+				cli_error("%s: cannot create the admin socket directory", dir);
+				goto out;
+			}
+		}
+	}
+	fd = netloop_listen_unix(o.oc->admin_socket);
+	if (fd < 0) {
+		cli_error("admin socket %s: %s", o.oc->admin_socket, strerror(-fd));
+		goto out;
+	}
+	r = netloop_add_listener(nl, fd, NULL, admin_routes, ARRAY_SIZE(admin_routes), &hl_admin, &o);
+	if (r < 0)
+		goto out;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* no SA_RESTART: epoll_wait must return EINTR to notice */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	{
+		cJSON *d = cJSON_CreateObject();
+		cJSON_AddStringToObject(d, "state_dir", o.state);
+		cJSON_AddStringToObject(d, "listen_enroll", o.oc->listen_enroll);
+		cJSON_AddStringToObject(d, "admin_socket", o.oc->admin_socket);
+		cJSON_AddNumberToObject(d, "tenants", (double)rep.tenants);
+		cJSON_AddNumberToObject(d, "tokens", (double)rep.tokens);
+		cJSON_AddNumberToObject(d, "agents", (double)rep.agents);
+		cJSON_AddNumberToObject(d, "records", (double)rep.records);
+		cJSON_AddNumberToObject(d, "torn_bytes_dropped", (double)rep.torn_bytes);
+		if (rep.torn_bytes)
+			cJSON_AddStringToObject(d, "torn_tenant", rep.torn_tenant);
+		cJSON_AddNumberToObject(d, "audit_records", (double)arec.records);
+		record(&o, rep.torn_bytes ? EVENT_WARN : EVENT_INFO, "orchestrator_started", d);
+	}
+	r = netloop_run(nl, &g_stop, &g_reopen, on_reopen, &o);
+	{
+		cJSON *d = cJSON_CreateObject();
+		cJSON_AddStringToObject(d, "result", r == 0 ? "ok" : strerror(-r));
+		record(&o, EVENT_INFO, "orchestrator_stopped", d);
+	}
+	status = r == 0 ? EXIT_OK : EXIT_FAIL;
+	/* the socket file goes with the process that made it */
+	(void)unlink(o.oc->admin_socket);
+out:
+	netloop_free(nl);
+	orch_free(&o);
+	return status;
+}

@@ -1,0 +1,27 @@
+/*
+ * service.h: `stavily orchestrator run`: the orchestrator process.
+ *
+ * Loads the configuration, the CA and server credentials of the state
+ * directory (orch_init.h), recovers the registry (registry.h), opens the
+ * audit log (STATE/audit.log) and the event log (logging.file or stderr),
+ * binds the enrollment listener (TLS, no client certificates) and the admin
+ * unix socket (0600), and serves them from one epoll loop (netloop.h) until
+ * SIGTERM/SIGINT (drain, exit 0).  SIGHUP reopens the event log file.
+ * The endpoints are documented in docs/protocol.md.
+ */
+#ifndef STAVILY_ORCHESTRATOR_SERVICE_H
+#define STAVILY_ORCHESTRATOR_SERVICE_H
+
+#include <stddef.h>
+
+/* Enrollment request bodies: a CSR is ~1 KiB of PEM. */
+#define ORCH_ENROLL_MAX_BODY  (64 * 1024)
+#define ORCH_ADMIN_MAX_BODY   (64 * 1024)
+#define ORCH_JSON_MAX_DEPTH   4
+#define ORCH_DEFAULT_TOKEN_TTL 86400
+
+/* Run until SIGTERM.  Returns an exit status (0, 1, 78 for configuration
+ * errors); prints its own errors on stderr. */
+int orch_run(const char *config_path, const char *const *overrides, size_t n_overrides);
+
+#endif
