@@ -27,6 +27,7 @@
 enum phase { PH_HANDSHAKE, PH_READ, PH_WRITE, PH_CLOSE };
 
 struct listener {
+	const char *name;
 	int fd;
 	struct tls_server *tls;
 	const struct http_route *routes;
@@ -53,6 +54,7 @@ struct conn {
 	const char *deadline_what;
 	int header_seen;                /* deadline switched to the body phase */
 	uint32_t ev;                    /* events registered with epoll */
+	long peer_uid;                  /* unix peers: SO_PEERCRED uid, else -1 */
 };
 
 struct netloop {
@@ -124,6 +126,8 @@ static void conn_free(struct netloop *nl, struct conn *c)
 	/* requests may carry credentials (Authorization) */
 	if (c->in)
 		explicit_bzero(c->in, c->in_cap);
+	if (c->out)
+		explicit_bzero(c->out, c->out_len);
 	free(c->in);
 	free(c->out);
 	free(c);
@@ -155,7 +159,7 @@ size_t netloop_conns(const struct netloop *nl)
 	return nl->n_conns;
 }
 
-int netloop_add_listener(struct netloop *nl, int fd, struct tls_server *tls,
+int netloop_add_listener(struct netloop *nl, const char *name, int fd, struct tls_server *tls,
     const struct http_route *routes, size_t n_routes, const struct http_limits *hlim,
     void *user)
 {
@@ -167,6 +171,7 @@ int netloop_add_listener(struct netloop *nl, int fd, struct tls_server *tls,
 		return -ENOSPC;
 	}
 	l = &nl->ls[nl->n_ls];
+	l->name = name;
 	l->fd = fd;
 	l->tls = tls;
 	l->routes = routes;
@@ -290,6 +295,13 @@ static void accept_one(struct netloop *nl, struct listener *l)
 	}
 	c->l = l;
 	c->fd = fd;
+	c->peer_uid = -1;
+	if (ss.ss_family == AF_UNIX) {
+		struct ucred uc;
+		socklen_t ul = sizeof(uc);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) == 0)
+			c->peer_uid = (long)uc.uid;
+	}
 	memcpy(c->source, src, sizeof(src));
 	memcpy(c->peer, peer, sizeof(peer));
 	if (l->tls) {
@@ -335,6 +347,8 @@ static int queue_reply(struct conn *c, const struct http_reply *r, int keep)
 		f[nf++] = (struct http_field){ "Content-Type", r->content_type };
 	for (size_t i = 0; i < r->n_fields && i < HTTP_REPLY_MAX_FIELDS; i++)
 		f[nf++] = r->fields[i];
+	if (c->out)
+		explicit_bzero(c->out, c->out_len);
 	free(c->out);
 	c->out = malloc(cap);
 	if (!c->out)
@@ -403,7 +417,14 @@ static int handle_input(struct netloop *nl, struct conn *c)
 	struct http_reply rep;
 	memset(&env, 0, sizeof(env));
 	env.user = c->l->user;
+	env.listener = c->l->name;
 	env.source = c->source;
+	env.peer_uid = c->peer_uid;
+	if (c->tls && c->l->tls->trust) {
+		const struct tls_verify_result *vr = tls_conn_verify_result(c->tls);
+		env.serial = vr->serial;
+		env.serial_len = vr->serial_len;
+	}
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.req = req;
 	ctx.identity = (c->tls && tls_conn_identity(c->tls)[0]) ? tls_conn_identity(c->tls) : NULL;
@@ -414,6 +435,9 @@ static int handle_input(struct netloop *nl, struct conn *c)
 	int keep = req->keep_alive && !rep.close && c->served < nl->lim.max_requests &&
 	    !nl->draining;
 	pr = queue_reply(c, &rep, keep);
+	/* replies may carry secrets (a new token, shown once) */
+	if (rep.body)
+		explicit_bzero(rep.body, rep.body_len);
 	http_reply_free(&rep);
 	free(req);
 	/* the request (possibly holding a credential) leaves the buffer */
@@ -508,8 +532,8 @@ static int conn_step(struct netloop *nl, struct conn *c)
 			r = tls_conn_pump(c->tls);
 			if (r < 0) {
 				if (c->phase == PH_HANDSHAKE && nl->hooks.on_tls_failure)
-					nl->hooks.on_tls_failure(nl->hooks.arg, c->peer,
-					    tls_conn_failure(c->tls));
+					nl->hooks.on_tls_failure(nl->hooks.arg, c->l->name,
+					    c->peer, tls_conn_failure(c->tls));
 				return -1;
 			}
 			if (c->phase == PH_HANDSHAKE) {
@@ -533,6 +557,7 @@ static int conn_step(struct netloop *nl, struct conn *c)
 						return -1;
 					/* wait for the engine to send the last records */
 				} else {
+					explicit_bzero(c->out, c->out_len);
 					free(c->out);
 					c->out = NULL;
 					c->out_len = c->out_off = 0;

@@ -58,15 +58,22 @@ void netloop_limits_default(struct netloop_limits *l);
 /* What a handler finds in ctx->user. */
 struct netloop_req {
 	void *user;                          /* the listener's user pointer */
+	const char *listener;                /* the listener's name */
 	const char *source;                  /* peer address without port ("unix" for the socket) */
+	/* mutual TLS: the verified client certificate's serial (big-endian,
+	 * as in the certificate); serial_len 0 otherwise */
+	const unsigned char *serial;
+	size_t serial_len;
+	long peer_uid;                       /* unix socket: SO_PEERCRED uid; -1 otherwise */
 	char retry_after[16];                /* storage a handler may point a reply field at */
 };
 
 /* Notifications (all optional). */
 struct netloop_hooks {
 	void *arg;
-	/* a TLS handshake failed (peer = "addr:port") */
-	void (*on_tls_failure)(void *arg, const char *peer, const struct tls_failure *f);
+	/* a TLS handshake failed (peer = "addr:port", listener = its name) */
+	void (*on_tls_failure)(void *arg, const char *listener, const char *peer,
+	    const struct tls_failure *f);
 	/* the parser refused a request (status sent, parser message) */
 	void (*on_bad_request)(void *arg, const char *peer, int status, const char *msg);
 	/* a connection was closed at accept because of a cap ("total"/"per_source") */
@@ -84,11 +91,12 @@ int netloop_new(const struct netloop_limits *lim, const struct netloop_hooks *ho
 void netloop_free(struct netloop *nl);
 
 /*
- * Add a listening socket (owned from now on).  `tls` NULL: plain HTTP (unix
- * socket).  Routes, limits and user must outlive the loop.  0 or -errno
+ * Add a listening socket (owned from now on) named `name` (static string,
+ * for events).  `tls` NULL: plain HTTP (unix socket).  Routes, limits and
+ * user must outlive the loop.  0 or -errno
  * (-ENOSPC over NETLOOP_MAX_LISTENERS).
  */
-int netloop_add_listener(struct netloop *nl, int fd, struct tls_server *tls,
+int netloop_add_listener(struct netloop *nl, const char *name, int fd, struct tls_server *tls,
     const struct http_route *routes, size_t n_routes, const struct http_limits *hlim,
     void *user) WARN_UNUSED;
 

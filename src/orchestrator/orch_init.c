@@ -194,6 +194,20 @@ int orch_init(const struct orch_init_opts *o, char pin[X509_PIN_STR_LEN], char *
 		say(why, why_len, "--trust-domain must be a DNS-style name (A-Z a-z 0-9 . -)");
 		return -EINVAL;
 	}
+	/* every name is checked before anything is created */
+	{
+		struct x509_sans chk;
+		memset(&chk, 0, sizeof(chk));
+		if (add_san(&chk, o->name) != 0) {
+			say(why, why_len, "--name is neither a DNS name nor an IP address");
+			return -EINVAL;
+		}
+		for (size_t i = 0; i < o->n_sans; i++)
+			if (add_san(&chk, o->sans[i]) != 0) {
+				say(why, why_len, "a --san is neither a DNS name nor an IP address");
+				return -EINVAL;
+			}
+	}
 	if (path_join(path, o->state_dir, CA_KEY_FILE) != 0)
 		return -ENAMETOOLONG;
 	if (access(path, F_OK) == 0)

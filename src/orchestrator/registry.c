@@ -213,6 +213,27 @@ int registry_apply(struct registry_tenant *t, const char *rec, size_t len)
 		r = token_from_obj(o, t->name, &tr);
 		if (r == 0)
 			r = put_token(t, &tr);
+	} else if (strcmp(op, "renew") == 0 || strcmp(op, "agent_revoke") == 0) {
+		const char *id = str_field(o, "agent_id");
+		int64_t at, na = 0;
+		long k = id ? registry_agent_find(t, id) : -ENOENT;
+		if (k < 0 || num_field(o, "at", &at))
+			goto out;
+		struct registry_agent *a = &t->agents[k];
+		if (op[0] == 'r') {
+			const char *serial = str_field(o, "serial");
+			if (!fit(serial, sizeof(a->serial)) || !hex_ok(serial) ||
+			    num_field(o, "not_after", &na))
+				goto out;
+			memcpy(a->prev_serial, a->serial, sizeof(a->serial));
+			copy_str(a->serial, sizeof(a->serial), serial);
+			a->not_after = na;
+			a->renewed = at;
+		} else if (!a->revoked) {
+			a->revoked = 1;
+			a->revoked_at = at;
+		}
+		r = 0;
 	} else if (strcmp(op, "enroll") == 0) {
 		struct token_record tr;
 		struct registry_agent a;
@@ -603,4 +624,79 @@ out:
 	cJSON_Delete(o);
 	explicit_bzero(&rec, sizeof(rec));
 	return e;
+}
+
+int registry_agent_renew(struct registry *r, struct registry_tenant *t, size_t idx,
+    const char *serial_hex, int64_t not_after, int64_t now)
+{
+	struct registry_agent *a;
+	cJSON *o;
+	int e;
+
+	(void)r;
+	if (idx >= t->n_agents || !fit(serial_hex, sizeof(a->serial)) || !hex_ok(serial_hex))
+		return -EINVAL;
+	a = &t->agents[idx];
+	if (a->revoked)
+		return -EPERM;
+	o = cJSON_CreateObject();
+	if (!o || !cJSON_AddStringToObject(o, "op", "renew") ||
+	    !cJSON_AddStringToObject(o, "agent_id", a->id) ||
+	    !cJSON_AddStringToObject(o, "serial", serial_hex) ||
+	    !cJSON_AddNumberToObject(o, "not_after", (double)not_after) ||
+	    !cJSON_AddNumberToObject(o, "at", (double)now)) {
+		cJSON_Delete(o);
+		return -ENOMEM;
+	}
+	e = commit(t, o);
+	cJSON_Delete(o);
+	if (e < 0)
+		return e;
+	memcpy(a->prev_serial, a->serial, sizeof(a->serial));
+	copy_str(a->serial, sizeof(a->serial), serial_hex);
+	a->not_after = not_after;
+	a->renewed = now;
+	return 0;
+}
+
+int registry_agent_revoke(struct registry *r, struct registry_tenant *t, size_t idx, int64_t now)
+{
+	struct registry_agent *a;
+	cJSON *o;
+	int e;
+
+	(void)r;
+	if (idx >= t->n_agents)
+		return -EINVAL;
+	a = &t->agents[idx];
+	if (a->revoked)
+		return 0;
+	o = cJSON_CreateObject();
+	if (!o || !cJSON_AddStringToObject(o, "op", "agent_revoke") ||
+	    !cJSON_AddStringToObject(o, "agent_id", a->id) ||
+	    !cJSON_AddNumberToObject(o, "at", (double)now)) {
+		cJSON_Delete(o);
+		return -ENOMEM;
+	}
+	e = commit(t, o);
+	cJSON_Delete(o);
+	if (e < 0)
+		return e;
+	a->revoked = 1;
+	a->revoked_at = now;
+	return 0;
+}
+
+int registry_serial_revoked(const struct registry *r, const char *serial_hex)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		const struct registry_tenant *t = r->t[i];
+		for (size_t k = 0; k < t->n_agents; k++) {
+			const struct registry_agent *a = &t->agents[k];
+			if (a->revoked && (strcmp(a->serial, serial_hex) == 0 ||
+			    (a->prev_serial[0] && strcmp(a->prev_serial, serial_hex) == 0)))
+				return 1;
+		}
+	}
+	return 0;
 }

@@ -13,6 +13,9 @@
  *                                                             the token's whole state
  *   {"op":"enroll","agent":{...},"token":{<token fields>}}    an enrollment and the
  *                                                             token's state after it
+ *   {"op":"renew","agent_id":"a","serial":"<hex>","not_after":N,"at":N}
+ *                                                             a new certificate
+ *   {"op":"agent_revoke","agent_id":"a","at":N}              revocation
  * The last "token" state of a hash wins on replay.  An enrollment is one
  * record, so the agent and the use it took from the token become durable
  * together (no crash can leave one without the other).
@@ -51,6 +54,12 @@ struct registry_agent {
 	char token_id[TOKEN_ID_SIZE];             /* token it enrolled with */
 	int64_t enrolled;                         /* Unix seconds */
 	int64_t not_after;                        /* certificate expiry */
+	/* after a renewal: the certificate before the current one, still
+	 * accepted until the agent has switched (empty if none) */
+	char prev_serial[REGISTRY_SERIAL_HEX_MAX];
+	int64_t renewed;                          /* last renewal, 0 if never */
+	int revoked;                              /* 0 or 1 */
+	int64_t revoked_at;
 };
 
 struct registry_tenant {
@@ -118,6 +127,21 @@ long registry_agent_find(const struct registry_tenant *t, const char *id);
  */
 int registry_enroll(struct registry *r, struct registry_tenant *t, const struct registry_agent *a,
     size_t token_idx) WARN_UNUSED;
+
+/* A new certificate for agent `idx` (the current serial becomes
+ * prev_serial).  -EINVAL bad serial, -EPERM revoked agent. */
+int registry_agent_renew(struct registry *r, struct registry_tenant *t, size_t idx,
+    const char *serial_hex, int64_t not_after, int64_t now) WARN_UNUSED;
+
+/* Revoke agent `idx` (durably).  Revoking twice is fine (the first time
+ * stays recorded). */
+int registry_agent_revoke(struct registry *r, struct registry_tenant *t, size_t idx,
+    int64_t now) WARN_UNUSED;
+
+/* 1 if `serial_hex` is a current or previous serial of a revoked agent of
+ * any tenant (the handshake's revocation callback), else 0.  Linear in the
+ * number of agents. */
+int registry_serial_revoked(const struct registry *r, const char *serial_hex);
 
 /* Parse and apply one journal record to `t` (exposed for the unit tests).
  * -EINVAL for anything malformed. */

@@ -28,6 +28,7 @@
 #include "event/event.h"
 #include "http/basic_auth.h"
 #include "http/json_body.h"
+#include "orchestrator/identity.h"
 #include "orchestrator/lockout.h"
 #include "orchestrator/netloop.h"
 #include "orchestrator/orch_init.h"
@@ -45,8 +46,12 @@ struct orch {
 	char *ca_pem;
 	size_t ca_pem_len;
 	struct tls_creds creds;
-	struct tls_server tls;
+	struct tls_server tls;             /* enrollment: no client certificates */
 	int tls_ready;
+	struct tls_trust trust;            /* agent API: our CA, clientAuth, identity, revocation */
+	int trust_ready;
+	struct tls_server agent_tls;
+	int agent_tls_ready;
 	struct registry *reg;
 	struct lockout *lo;
 	struct event_log *ev;
@@ -293,9 +298,21 @@ static void h_token_create(struct http_ctx *ctx, struct http_reply *rep)
 	cJSON_AddNumberToObject(d, "uses", (double)uses);
 	record(o, EVENT_INFO, "token_created", d);
 	res = token_obj(&rec, now);
-	/* the only place the plaintext ever leaves the process */
-	cJSON_AddStringToObject(res, "token", plain);
-	reply_json(rep, 201, res);
+	/* the only place the plaintext ever leaves the process; every copy
+	 * made on the way is wiped */
+	{
+		cJSON *tk = cJSON_AddStringToObject(res, "token", plain);
+		char *s = cJSON_PrintUnformatted(res);
+		if (tk && tk->valuestring)
+			explicit_bzero(tk->valuestring, strlen(tk->valuestring));
+		cJSON_Delete(res);
+		if (!s || http_reply_json(rep, 201, s) != 0)
+			http_reply_error(rep, 500, "out of memory");
+		if (s) {
+			explicit_bzero(s, strlen(s));
+			cJSON_free(s);
+		}
+	}
 out:
 	explicit_bzero(plain, sizeof(plain));
 	cJSON_Delete(j);
@@ -347,6 +364,23 @@ out:
 	admin_audit(o, ctx, rep->status);
 }
 
+static cJSON *agent_obj(const struct registry_tenant *t, const struct registry_agent *g)
+{
+	cJSON *e = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(e, "tenant", t->name);
+	cJSON_AddStringToObject(e, "agent_id", g->id);
+	cJSON_AddStringToObject(e, "identity", g->identity);
+	cJSON_AddStringToObject(e, "serial", g->serial);
+	cJSON_AddStringToObject(e, "token_id", g->token_id);
+	cJSON_AddNumberToObject(e, "enrolled", (double)g->enrolled);
+	cJSON_AddNumberToObject(e, "renewed", (double)g->renewed);
+	cJSON_AddNumberToObject(e, "not_after", (double)g->not_after);
+	cJSON_AddBoolToObject(e, "revoked", g->revoked);
+	cJSON_AddNumberToObject(e, "revoked_at", (double)g->revoked_at);
+	return e;
+}
+
 static void h_agent_list(struct http_ctx *ctx, struct http_reply *rep)
 {
 	struct orch *o = orch_of(ctx);
@@ -354,24 +388,50 @@ static void h_agent_list(struct http_ctx *ctx, struct http_reply *rep)
 
 	for (size_t i = 0; a && i < o->reg->n; i++) {
 		const struct registry_tenant *t = o->reg->t[i];
-		for (size_t k = 0; k < t->n_agents; k++) {
-			const struct registry_agent *g = &t->agents[k];
-			cJSON *e = cJSON_CreateObject();
-			cJSON_AddStringToObject(e, "tenant", t->name);
-			cJSON_AddStringToObject(e, "agent_id", g->id);
-			cJSON_AddStringToObject(e, "identity", g->identity);
-			cJSON_AddStringToObject(e, "serial", g->serial);
-			cJSON_AddStringToObject(e, "token_id", g->token_id);
-			cJSON_AddNumberToObject(e, "enrolled", (double)g->enrolled);
-			cJSON_AddNumberToObject(e, "not_after", (double)g->not_after);
-			cJSON_AddItemToArray(a, e);
-		}
+		for (size_t k = 0; k < t->n_agents; k++)
+			cJSON_AddItemToArray(a, agent_obj(t, &t->agents[k]));
 	}
 	reply_json(rep, 200, res);
 	admin_audit(o, ctx, rep->status);
 }
 
+static void h_agent_revoke(struct http_ctx *ctx, struct http_reply *rep)
+{
+	struct orch *o = orch_of(ctx);
+	struct netloop_req *env = ctx->user;
+	struct registry_tenant *t = registry_tenant(o->reg, http_ctx_param(ctx, "tenant"));
+	const char *id = http_ctx_param(ctx, "id");
+	long k = t && id ? registry_agent_find(t, id) : -ENOENT;
+	int64_t now = (int64_t)time(NULL);
+	cJSON *d;
+
+	if (k < 0) {
+		http_reply_error(rep, 404, "no such agent");
+		goto out;
+	}
+	if (t->agents[k].revoked) {
+		reply_json(rep, 200, agent_obj(t, &t->agents[k]));
+		goto out;
+	}
+	if (registry_agent_revoke(o->reg, t, (size_t)k, now) < 0) {
+		http_reply_error(rep, 503, "revocation could not be stored");
+		goto out;
+	}
+	d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "tenant", t->name);
+	cJSON_AddStringToObject(d, "agent_id", t->agents[k].id);
+	cJSON_AddStringToObject(d, "serial", t->agents[k].serial);
+	cJSON_AddStringToObject(d, "by", "admin_socket");
+	cJSON_AddNumberToObject(d, "by_uid", (double)env->peer_uid);
+	cJSON_AddNumberToObject(d, "at", (double)now);
+	record(o, EVENT_WARN, "agent_revoked", d);
+	reply_json(rep, 200, agent_obj(t, &t->agents[k]));
+out:
+	admin_audit(o, ctx, rep->status);
+}
+
 static const struct http_route admin_routes[] = {
+	{ "POST", "/v1/admin/agents/{tenant}/{id}/revoke", h_agent_revoke },
 	{ "POST", "/v1/admin/tenants", h_tenant_add },
 	{ "GET", "/v1/admin/tenants", h_tenant_list },
 	{ "POST", "/v1/admin/tokens", h_token_create },
@@ -379,6 +439,64 @@ static const struct http_route admin_routes[] = {
 	{ "POST", "/v1/admin/tokens/{id}/revoke", h_token_revoke },
 	{ "GET", "/v1/admin/agents", h_agent_list },
 };
+
+/* ---- certificates ------------------------------------------------------------ */
+
+struct issued {
+	struct x509_info *xi;      /* malloc'd; views into nothing after der is freed */
+	char *pem;                 /* malloc'd */
+	char uri[REGISTRY_IDENTITY_MAX + 1];
+};
+
+/*
+ * Issue the client certificate of tenant/agent_id for a PEM CSR: identity
+ * URI SAN, CN = agent id, lifetime from certificate_rotation.  Returns 0,
+ * -EINVAL (the names make no identity), -EBADMSG (CSR unparsable or its
+ * self-signature does not verify), -ENOMEM / other.
+ */
+static int issue_cert(struct orch *o, const char *tenant, const char *agent_id,
+    const char *csr_pem, int64_t now, struct issued *out)
+{
+	struct x509_sans sans;
+	struct x509_issue_req req;
+	unsigned char *csr = NULL, *der = NULL;
+	size_t csr_len = 0, der_len = 0, pem_len = 0;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	memset(&sans, 0, sizeof(sans));
+	if (x509_agent_uri(o->oc->trust_domain, tenant, agent_id, out->uri, sizeof(out->uri)) != 0 ||
+	    x509_sans_add_uri(&sans, out->uri) != 0)
+		return -EINVAL;
+	r = csr_der_from_pem(csr_pem, strlen(csr_pem), &csr, &csr_len);
+	if (r == 0) {
+		memset(&req, 0, sizeof(req));
+		req.profile = X509_PROFILE_CLIENT;
+		req.cn = agent_id;
+		req.sans = &sans;
+		req.not_before = now - X509_BACKDATE_SECONDS;
+		req.not_after = now + (int64_t)o->cert_lifetime_s;
+		/* parses the CSR and verifies its self-signature */
+		r = ca_issue_csr(&o->ca, csr, csr_len, &req, NULL, &der, &der_len);
+	}
+	free(csr);
+	if (r < 0)
+		return -EBADMSG;
+	out->xi = malloc(sizeof(*out->xi));
+	if (!out->xi || x509_parse(der, der_len, out->xi) != 0 || out->xi->serial_len > 20 ||
+	    pem_encode("CERTIFICATE", der, der_len, &out->pem, &pem_len) != 0) {
+		free(out->xi);
+		free(out->pem);
+		free(der);
+		memset(out, 0, sizeof(*out));
+		return -ENOMEM;
+	}
+	/* the views of x509_info point into der: clear them before it goes */
+	out->xi->tbs = out->xi->sig = out->xi->spki = NULL;
+	out->xi->subject_der = out->xi->issuer_der = NULL;
+	free(der);
+	return 0;
+}
 
 /* ---- enrollment ------------------------------------------------------------- */
 
@@ -429,11 +547,8 @@ static void h_enroll(struct http_ctx *ctx, struct http_reply *rep)
 	struct basic_auth ba;
 	struct registry_tenant *t;
 	struct registry_agent ag;
-	struct x509_sans sans;
-	struct x509_issue_req req;
+	struct issued is;
 	struct x509_info *xi = NULL;
-	unsigned char *csr = NULL, *der = NULL;
-	size_t csr_len = 0, der_len = 0, pem_len = 0;
 	char *pem = NULL, uri[REGISTRY_IDENTITY_MAX + 1], nafter[TIMEFMT_RFC3339_LEN];
 	const char *tenant = NULL, *agent_id, *csr_pem;
 	cJSON *j = NULL, *res, *d;
@@ -487,37 +602,25 @@ static void h_enroll(struct http_ctx *ctx, struct http_reply *rep)
 		enroll_failed(o, env->source, tenant, "agent_id_taken");
 		goto out;
 	}
-	memset(&sans, 0, sizeof(sans));
-	r = x509_agent_uri(o->oc->trust_domain, tenant, agent_id, uri, sizeof(uri));
-	if (r == 0)
-		r = x509_sans_add_uri(&sans, uri);
-	if (r < 0) {
+	memset(&is, 0, sizeof(is));
+	r = issue_cert(o, tenant, agent_id, csr_pem, now, &is);
+	if (r == -EINVAL) {
 		http_reply_error(rep, 400, "agent id not usable in an identity");
 		enroll_failed(o, env->source, tenant, "bad_body");
 		goto out;
 	}
-	r = csr_der_from_pem(csr_pem, strlen(csr_pem), &csr, &csr_len);
-	if (r == 0) {
-		memset(&req, 0, sizeof(req));
-		req.profile = X509_PROFILE_CLIENT;
-		req.cn = agent_id;
-		req.sans = &sans;
-		req.not_before = now - X509_BACKDATE_SECONDS;
-		req.not_after = now + (int64_t)o->cert_lifetime_s;
-		/* parses the CSR and verifies its self-signature */
-		r = ca_issue_csr(&o->ca, csr, csr_len, &req, NULL, &der, &der_len);
-	}
-	if (r < 0) {
+	if (r == -EBADMSG) {
 		http_reply_error(rep, 400, "invalid certificate request");
 		enroll_failed(o, env->source, tenant, "bad_csr");
 		goto out;
 	}
-	xi = malloc(sizeof(*xi));
-	if (!xi || x509_parse(der, der_len, xi) != 0 || xi->serial_len > 20 ||
-	    pem_encode("CERTIFICATE", der, der_len, &pem, &pem_len) != 0) {
+	if (r < 0) {
 		http_reply_error(rep, 500, "certificate could not be encoded");
 		goto out;
 	}
+	xi = is.xi;
+	pem = is.pem;
+	memcpy(uri, is.uri, sizeof(uri));
 	memset(&ag, 0, sizeof(ag));
 	memcpy(ag.id, agent_id, strlen(agent_id) + 1);
 	memcpy(ag.identity, uri, strlen(uri) + 1);
@@ -562,14 +665,189 @@ static void h_enroll(struct http_ctx *ctx, struct http_reply *rep)
 out:
 	basic_auth_wipe(&ba);
 	cJSON_Delete(j);
-	free(csr);
-	free(der);
 	free(pem);
 	free(xi);
 }
 
 static const struct http_route enroll_routes[] = {
 	{ "POST", "/v1/enroll", h_enroll },
+};
+
+/* ---- agent API (mutual TLS) -------------------------------------------------------- */
+
+/* The handshake's revocation callback. */
+static int serial_revoked(void *arg, const unsigned char *serial, size_t len)
+{
+	struct orch *o = arg;
+	char hex[2 * TLS_MAX_SERIAL + 1];
+
+	if (len == 0 || len > TLS_MAX_SERIAL)
+		return 1;
+	hex_encode(serial, len, hex);
+	return registry_serial_revoked(o->reg, hex);
+}
+
+static void agent_refused(struct orch *o, struct http_ctx *ctx, struct http_reply *rep,
+    const char *why)
+{
+	cJSON *d = cJSON_CreateObject();
+	char lab[NETLOOP_SOURCE_MAX + 8];
+
+	source_label(o, ((struct netloop_req *)ctx->user)->source, lab, sizeof(lab));
+	cJSON_AddStringToObject(d, "source", lab);
+	cJSON_AddStringToObject(d, "identity", ctx->identity ? ctx->identity : "");
+	cJSON_AddStringToObject(d, "path", ctx->req->target);
+	cJSON_AddStringToObject(d, "reason", why);
+	record(o, EVENT_WARN, "agent_request_refused", d);
+	http_reply_error(rep, 403, "certificate not authorized");
+}
+
+/*
+ * The agent behind a request, from the verified client certificate alone:
+ * its identity names tenant and agent, the agent must exist and not be
+ * revoked, and the certificate must be its current one or the one before
+ * (the agent keeps that until the new one works).  On refusal a 403 is
+ * filled in and NULL returned.
+ */
+static struct registry_agent *agent_of(struct orch *o, struct http_ctx *ctx,
+    struct http_reply *rep, struct registry_tenant **tp, size_t *idx)
+{
+	struct netloop_req *env = ctx->user;
+	struct agent_identity id;
+	struct registry_tenant *t;
+	struct registry_agent *a;
+	char serial[2 * TLS_MAX_SERIAL + 1];
+	long k;
+
+	if (!ctx->identity || identity_parse(ctx->identity, o->oc->trust_domain, &id) != 0) {
+		agent_refused(o, ctx, rep, "bad_identity");
+		return NULL;
+	}
+	t = registry_tenant(o->reg, id.tenant);
+	k = t ? registry_agent_find(t, id.agent) : -ENOENT;
+	if (k < 0) {
+		agent_refused(o, ctx, rep, "unknown_agent");
+		return NULL;
+	}
+	a = &t->agents[k];
+	if (a->revoked) {
+		agent_refused(o, ctx, rep, "revoked");
+		return NULL;
+	}
+	if (env->serial_len == 0 || env->serial_len > TLS_MAX_SERIAL) {
+		agent_refused(o, ctx, rep, "no_serial");
+		return NULL;
+	}
+	hex_encode(env->serial, env->serial_len, serial);
+	if (strcmp(serial, a->serial) != 0 && (!a->prev_serial[0] || strcmp(serial, a->prev_serial) != 0)) {
+		agent_refused(o, ctx, rep, "superseded_certificate");
+		return NULL;
+	}
+	*tp = t;
+	*idx = (size_t)k;
+	return a;
+}
+
+static void h_heartbeat(struct http_ctx *ctx, struct http_reply *rep)
+{
+	struct orch *o = orch_of(ctx);
+	struct registry_tenant *t;
+	struct registry_agent *a;
+	cJSON *j = NULL, *res;
+	size_t idx;
+	int64_t now = (int64_t)time(NULL), issued;
+
+	a = agent_of(o, ctx, rep, &t, &idx);
+	if (!a)
+		return;
+	/* the body (status report) is optional; when present it must be an
+	 * object, and nothing in it is trusted for authorization */
+	if (ctx->req->body_len) {
+		j = body_object(ctx, rep, ORCH_ENROLL_MAX_BODY);
+		if (!j)
+			return;
+	}
+	issued = a->renewed ? a->renewed : a->enrolled;
+	res = cJSON_CreateObject();
+	cJSON_AddStringToObject(res, "agent_id", a->id);
+	cJSON_AddStringToObject(res, "tenant", t->name);
+	cJSON_AddStringToObject(res, "identity", a->identity);
+	cJSON_AddNumberToObject(res, "time", (double)now);
+	cJSON_AddNumberToObject(res, "certificate_not_after", (double)a->not_after);
+	/* renew at 2/3 of the lifetime (the agent adds jitter) */
+	cJSON_AddNumberToObject(res, "renew_after", (double)(issued + (a->not_after - issued) * 2 / 3));
+	cJSON_AddItemToObject(res, "commands", cJSON_CreateArray());
+	reply_json(rep, 200, res);
+	cJSON_Delete(j);
+}
+
+static void h_renew(struct http_ctx *ctx, struct http_reply *rep)
+{
+	struct orch *o = orch_of(ctx);
+	struct registry_tenant *t;
+	struct registry_agent *a;
+	struct issued is;
+	char nafter[TIMEFMT_RFC3339_LEN], serial[REGISTRY_SERIAL_HEX_MAX], old[REGISTRY_SERIAL_HEX_MAX];
+	const char *csr_pem;
+	cJSON *j = NULL, *res, *d;
+	size_t idx;
+	int64_t now = (int64_t)time(NULL);
+	int r;
+
+	memset(&is, 0, sizeof(is));
+	a = agent_of(o, ctx, rep, &t, &idx);
+	if (!a)
+		return;
+	j = body_object(ctx, rep, ORCH_ENROLL_MAX_BODY);
+	if (!j)
+		return;
+	csr_pem = jstr(j, "csr");
+	if (!csr_pem) {
+		http_reply_error(rep, 400, "csr (PEM) required");
+		goto out;
+	}
+	/* the same identity as the certificate presented, never a new one */
+	r = issue_cert(o, t->name, a->id, csr_pem, now, &is);
+	if (r == -EBADMSG || r == -EINVAL) {
+		http_reply_error(rep, 400, "invalid certificate request");
+		goto out;
+	}
+	if (r < 0) {
+		http_reply_error(rep, 500, "certificate could not be encoded");
+		goto out;
+	}
+	hex_encode(is.xi->serial, is.xi->serial_len, serial);
+	memcpy(old, a->serial, sizeof(old));
+	r = registry_agent_renew(o->reg, t, idx, serial, is.xi->not_after, now);
+	if (r < 0) {
+		http_reply_error(rep, 503, "renewal could not be stored");
+		goto out;
+	}
+	d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "tenant", t->name);
+	cJSON_AddStringToObject(d, "agent_id", a->id);
+	cJSON_AddStringToObject(d, "serial", serial);
+	cJSON_AddStringToObject(d, "previous_serial", old);
+	record(o, EVENT_INFO, "certificate_renewed", d);
+	rfc3339(is.xi->not_after, nafter);
+	res = cJSON_CreateObject();
+	cJSON_AddStringToObject(res, "agent_id", a->id);
+	cJSON_AddStringToObject(res, "tenant", t->name);
+	cJSON_AddStringToObject(res, "identity", is.uri);
+	cJSON_AddStringToObject(res, "serial", serial);
+	cJSON_AddStringToObject(res, "not_after", nafter);
+	cJSON_AddStringToObject(res, "certificate", is.pem);
+	cJSON_AddStringToObject(res, "ca", o->ca_pem);
+	reply_json(rep, 201, res);
+out:
+	free(is.xi);
+	free(is.pem);
+	cJSON_Delete(j);
+}
+
+static const struct http_route agent_routes[] = {
+	{ "POST", "/v1/agent/heartbeat", h_heartbeat },
+	{ "POST", "/v1/agent/renew", h_renew },
 };
 
 /* ---- loop hooks --------------------------------------------------------------- */
@@ -588,18 +866,22 @@ static void peer_label(const struct orch *o, const char *peer, char *out, size_t
 	source_label(o, a, out, n);
 }
 
-static void hook_tls(void *arg, const char *peer, const struct tls_failure *f)
+static void hook_tls(void *arg, const char *listener, const char *peer,
+    const struct tls_failure *f)
 {
 	struct orch *o = arg;
 	char lab[NETLOOP_PEER_MAX + 8];
 	cJSON *d = cJSON_CreateObject();
+	int cert = f && tls_failure_is_cert(f);
 
 	peer_label(o, peer, lab, sizeof(lab));
 	cJSON_AddStringToObject(d, "source", lab);
-	cJSON_AddStringToObject(d, "listener", "enroll");
+	cJSON_AddStringToObject(d, "listener", listener);
+	if (cert)
+		cJSON_AddStringToObject(d, "reason", tls_verify_reason_name(f->verify_reason));
 	cJSON_AddNumberToObject(d, "error_code", f ? f->br_err : 0);
 	cJSON_AddStringToObject(d, "error", f && f->br_err_name[0] ? f->br_err_name : "io");
-	event_emit(o->ev, EVENT_WARN, "tls_handshake_failed", d);
+	event_emit(o->ev, EVENT_WARN, cert ? "certificate_validation_failed" : "tls_handshake_failed", d);
 }
 
 static void hook_bad(void *arg, const char *peer, int status, const char *msg)
@@ -682,6 +964,23 @@ static int load_pki(struct orch *o)
 	if (r < 0)
 		return r;
 	o->tls_ready = 1;
+	/* agent API: only certificates of our CA, with clientAuth and an
+	 * identity, and not revoked (checked in the handshake) */
+	if (state_path(o, CA_CERT_FILE, c))
+		return -ENAMETOOLONG;
+	r = tls_trust_load_ca_file(&o->trust, c, TLS_PEER_CLIENT);
+	if (r < 0) {
+		cli_error("%s: cannot load the CA as trust anchor (%d)", c, r);
+		return r;
+	}
+	o->trust_ready = 1;
+	o->trust.require_identity = 1;
+	o->trust.revoked = serial_revoked;
+	o->trust.revoked_arg = o;
+	r = tls_server_init(&o->agent_tls, &o->trust, &o->creds, 0);
+	if (r < 0)
+		return r;
+	o->agent_tls_ready = 1;
 	return 0;
 }
 
@@ -689,6 +988,10 @@ static void orch_free(struct orch *o)
 {
 	if (o->tls_ready)
 		tls_server_free(&o->tls);
+	if (o->agent_tls_ready)
+		tls_server_free(&o->agent_tls);
+	if (o->trust_ready)
+		tls_trust_free(&o->trust);
 	tls_creds_free(&o->creds);
 	ca_free(&o->ca);
 	free(o->ca_pem);
@@ -795,7 +1098,16 @@ int orch_run(const char *config_path, const char *const *overrides, size_t n_ove
 		cli_error("listen %s: %s", o.oc->listen_enroll, strerror(-fd));
 		goto out;
 	}
-	r = netloop_add_listener(nl, fd, &o.tls, enroll_routes, ARRAY_SIZE(enroll_routes),
+	r = netloop_add_listener(nl, "enroll", fd, &o.tls, enroll_routes, ARRAY_SIZE(enroll_routes),
+	    &hl_enroll, &o);
+	if (r < 0)
+		goto out;
+	fd = netloop_listen_tcp(o.oc->listen_agent);
+	if (fd < 0) {
+		cli_error("listen %s: %s", o.oc->listen_agent, strerror(-fd));
+		goto out;
+	}
+	r = netloop_add_listener(nl, "agent", fd, &o.agent_tls, agent_routes, ARRAY_SIZE(agent_routes),
 	    &hl_enroll, &o);
 	if (r < 0)
 		goto out;
@@ -817,7 +1129,8 @@ int orch_run(const char *config_path, const char *const *overrides, size_t n_ove
 		cli_error("admin socket %s: %s", o.oc->admin_socket, strerror(-fd));
 		goto out;
 	}
-	r = netloop_add_listener(nl, fd, NULL, admin_routes, ARRAY_SIZE(admin_routes), &hl_admin, &o);
+	r = netloop_add_listener(nl, "admin", fd, NULL, admin_routes, ARRAY_SIZE(admin_routes),
+	    &hl_admin, &o);
 	if (r < 0)
 		goto out;
 
@@ -834,6 +1147,7 @@ int orch_run(const char *config_path, const char *const *overrides, size_t n_ove
 		cJSON *d = cJSON_CreateObject();
 		cJSON_AddStringToObject(d, "state_dir", o.state);
 		cJSON_AddStringToObject(d, "listen_enroll", o.oc->listen_enroll);
+		cJSON_AddStringToObject(d, "listen_agent", o.oc->listen_agent);
 		cJSON_AddStringToObject(d, "admin_socket", o.oc->admin_socket);
 		cJSON_AddNumberToObject(d, "tenants", (double)rep.tenants);
 		cJSON_AddNumberToObject(d, "tokens", (double)rep.tokens);

@@ -39,6 +39,8 @@
 #define LL_NET_CONNECT_TCP (1ull << 1) /* ABI 4 */
 #define LL_SCOPE_ABSTRACT_UNIX_SOCKET (1ull << 0) /* ABI 6 */
 #define LL_SCOPE_SIGNAL               (1ull << 1) /* ABI 6 */
+#define LL_RESTRICT_SELF_LOG_SAME_EXEC_OFF (1u << 0) /* ABI 7 */
+#define LL_RESTRICT_SELF_LOG_NEW_EXEC_ON   (1u << 1) /* ABI 7 */
 
 #define LL_FS_ABI1 ((1ull << 13) - 1)
 /* Rights that make sense on a regular file (the kernel rejects directory
@@ -178,10 +180,16 @@ sandbox_landlock_dir_rights(bool write, int abi)
 	return (write ? ~0ull : LL_FS_RO) & fs_handled(abi);
 }
 
-int
-sandbox_landlock_restrict(int ruleset_fd)
+unsigned
+sandbox_landlock_restrict_flags(int abi)
 {
-	return syscall(SYS_landlock_restrict_self, ruleset_fd, 0) == 0 ? 0 : -errno;
+	return abi >= 7 ? LL_RESTRICT_SELF_LOG_SAME_EXEC_OFF | LL_RESTRICT_SELF_LOG_NEW_EXEC_ON : 0;
+}
+
+int
+sandbox_landlock_restrict(int ruleset_fd, unsigned flags)
+{
+	return syscall(SYS_landlock_restrict_self, ruleset_fd, flags) == 0 ? 0 : -errno;
 }
 
 static bool

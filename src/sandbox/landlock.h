@@ -40,9 +40,15 @@ int sandbox_landlock_build(const struct sandbox_policy *p, int abi, const char *
  * `abi` (what sandbox_landlock_build grants), for rules added later. */
 uint64_t sandbox_landlock_dir_rights(bool write, int abi);
 
-/* Async-signal-safe: restrict the calling thread to `ruleset_fd`.  Needs
- * NO_NEW_PRIVS (or CAP_SYS_ADMIN).  Returns 0 or -errno. */
-int sandbox_landlock_restrict(int ruleset_fd);
+/* landlock_restrict_self() flags for ABI `abi`: from ABI 7, denials of the
+ * plugin (after exec) go to the kernel audit log and our own pre-exec code's
+ * do not. */
+unsigned sandbox_landlock_restrict_flags(int abi);
+
+/* Async-signal-safe: restrict the calling thread to `ruleset_fd` with
+ * `flags` (see above).  Needs NO_NEW_PRIVS (or CAP_SYS_ADMIN).  Returns 0 or
+ * -errno. */
+int sandbox_landlock_restrict(int ruleset_fd, unsigned flags);
 
 /* True if `path` (absolute, normalised) lies under an entry of `p` that grants
  * `write` (or any access when !write).  Used only to *report* denials;

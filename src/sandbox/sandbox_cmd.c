@@ -206,17 +206,24 @@ run_main(int argc, char **argv)
 
 	ret = sandbox_run_start(&run, &p, &f, &pr, argv[i], &argv[i], STDIN_FILENO, log,
 	    STDOUT_FILENO, STDERR_FILENO, err);
-	if (ret != 0) {
+	if (ret != 0)
 		cli_error("sandbox run: %s", err);
-		goto out;
+	else {
+		sandbox_run_wait(&run);
+		ret = sandbox_run_exit_status(&run);
 	}
-	sandbox_run_wait(&run);
-	ret = sandbox_run_exit_status(&run);
 	if (result != NULL) {
 		cJSON *o = sandbox_run_result(&run);
-		char *s = o != NULL ? cJSON_PrintUnformatted(o) : NULL;
+		char *s;
 		int w;
 
+		/* A run that never started still gets a result: exit_code null
+		 * and the reason, so that callers need not parse stderr. */
+		if (o != NULL && run.c.init_pid <= 0) {
+			cJSON_AddStringToObject(o, "error", err);
+			cJSON_AddNumberToObject(o, "setup_status", ret);
+		}
+		s = o != NULL ? cJSON_PrintUnformatted(o) : NULL;
 		cJSON_Delete(o);
 		if (s == NULL) {
 			cli_error("sandbox run: result: out of memory");

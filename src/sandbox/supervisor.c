@@ -132,17 +132,37 @@ count_violation(struct sandbox_run *r)
 		    r->violations, true);
 }
 
+/* A /proc file of the plugin's main process, opened once per run (the
+ * notification path is hot: see docs/sandbox.md, "Cost"); other tasks get
+ * a fresh descriptor.  Returns a descriptor and whether the caller closes
+ * it. */
+static int
+proc_fd(struct sandbox_run *r, pid_t pid, const char *what, int flags, int *cache, bool *owned)
+{
+	char path[64];
+
+	*owned = false;
+	if (pid == r->c.pid && *cache >= 0)
+		return *cache;
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
+	if (pid == r->c.pid) {
+		*cache = open(path, flags | O_CLOEXEC);
+		return *cache;
+	}
+	*owned = true;
+	return open(path, flags | O_CLOEXEC);
+}
+
 /* Read a NUL-terminated string of the stopped caller from its memory, page
  * by page (a string may end right before an unmapped page). */
 static int
-read_remote_string(pid_t pid, uint64_t addr, char *out, size_t cap)
+read_remote_string(struct sandbox_run *r, pid_t pid, uint64_t addr, char *out, size_t cap)
 {
-	char path[64];
 	size_t got = 0;
 	int fd, ret = -EFAULT;
+	bool owned;
 
-	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = proc_fd(r, pid, "mem", O_RDONLY, &r->mem_fd, &owned);
 	if (fd < 0)
 		return -errno;
 	while (got < cap - 1) {
@@ -163,7 +183,8 @@ read_remote_string(pid_t pid, uint64_t addr, char *out, size_t cap)
 		got += (size_t)n;
 	}
 	out[cap - 1] = '\0';
-	close(fd);
+	if (owned)
+		close(fd);
 	return ret;
 }
 
@@ -226,32 +247,48 @@ lexical:
 	out[len] = '\0';
 }
 
+/* Entries of /proc/PID/fd, read with getdents64 on a (cached) directory
+ * descriptor: no allocation, no reopening per notification. */
 static unsigned
-count_dir_entries(const char *path)
+count_fds(struct sandbox_run *r, pid_t pid)
 {
-	DIR *d = opendir(path);
-	struct dirent *e;
+	char buf[4096];
 	unsigned n = 0;
+	bool owned;
+	long got;
+	int fd = proc_fd(r, pid, "fd", O_RDONLY | O_DIRECTORY, &r->fddir_fd, &owned);
 
-	if (d == NULL)
+	if (fd < 0)
 		return 0;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
+	if (lseek(fd, 0, SEEK_SET) == 0) {
+		while ((got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+			long off = 0;
+
+			while (off < got) {
+				unsigned short reclen;
+				const char *name = buf + off + 19; /* d_ino, d_off, d_reclen, d_type */
+
+				memcpy(&reclen, buf + off + 16, sizeof(reclen));
+				if (reclen == 0)
+					break;
+				if (name[0] != '.')
+					n++;
+				off += reclen;
+			}
+		}
+	}
+	if (owned)
+		close(fd);
 	return n;
 }
 
 static void
 check_open_files(struct sandbox_run *r, pid_t pid)
 {
-	char path[64];
-
 	if (r->p->max_open_files == 0)
 		return;
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
 	/* All slots taken: the call being checked will fail with EMFILE. */
-	if (count_dir_entries(path) >= r->p->max_open_files)
+	if (count_fds(r, pid) >= r->p->max_open_files)
 		limit_hit(r, SANDBOX_LIMIT_OPEN_FILES, r->p->max_open_files, NULL, 0, false);
 }
 
@@ -272,7 +309,7 @@ check_fs_arg(struct sandbox_run *r, const struct seccomp_notif *req, const struc
 	ssize_t n;
 	cJSON *d;
 
-	if (read_remote_string((pid_t)req->pid, a->addr, raw, sizeof(raw)) != 0 ||
+	if (read_remote_string(r, (pid_t)req->pid, a->addr, raw, sizeof(raw)) != 0 ||
 	    ioctl(r->c.notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) != 0)
 		return false; /* nothing trustworthy to report: the kernel decides */
 	if (raw[0] == '/') {
@@ -482,6 +519,13 @@ handle_notification(struct sandbox_run *r)
 		/* The policy allows exec: the decision does not look at the
 		 * pointer arguments, and Landlock checks the file. */
 		resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		/* /proc/PID/mem is bound to the address space it was opened
+		 * on: after an exec the cached descriptor would read the old
+		 * one. */
+		if ((pid_t)req.pid == r->c.pid && r->mem_fd >= 0) {
+			close(r->mem_fd);
+			r->mem_fd = -1;
+		}
 		break;
 	case SANDBOX_NOTIF_CLONE3:
 		/* Reported as an attempt to create a process; ENOSYS (not EPERM)
@@ -709,6 +753,7 @@ sandbox_run_start(struct sandbox_run *r, const struct sandbox_policy *p,
 	r->epfd = r->timerfd = -1;
 	r->c.pidfd = r->c.plugin_pidfd = r->c.exit_fd = r->c.notify_fd = -1;
 	r->c.stdout_fd = r->c.stderr_fd = -1;
+	r->mem_fd = r->fddir_fd = -1;
 	r->p = p;
 	r->log = log;
 	r->out_fd = out_fd;
@@ -741,6 +786,7 @@ sandbox_run_start(struct sandbox_run *r, const struct sandbox_policy *p,
 		sandbox_run_kill(r);
 		while (waitpid(r->c.init_pid, NULL, 0) < 0 && errno == EINTR)
 			;
+		r->c.pid = r->c.init_pid = 0;
 		ret = SANDBOX_SPAWN_SETUP;
 		goto fail;
 	}
@@ -884,5 +930,9 @@ sandbox_run_free(struct sandbox_run *r)
 		close(r->epfd);
 	if (r->timerfd >= 0)
 		close(r->timerfd);
-	r->epfd = r->timerfd = -1;
+	if (r->mem_fd >= 0)
+		close(r->mem_fd);
+	if (r->fddir_fd >= 0)
+		close(r->fddir_fd);
+	r->epfd = r->timerfd = r->mem_fd = r->fddir_fd = -1;
 }

@@ -412,8 +412,18 @@ mode_ptrace_attach(int argc, char **argv)
 	pid_t p = target_pid(argc, argv, 2);
 	char what[64];
 
+	long r;
+
 	snprintf(what, sizeof(what), "ptrace(PTRACE_ATTACH, %d)", (int)p);
-	verdict(what, syscall(SYS_ptrace, 16L /* ATTACH */, (long)p, 0L, 0L));
+	r = syscall(SYS_ptrace, 16L /* ATTACH */, (long)p, 0L, 0L);
+	verdict(what, r);
+	if (r == 0) {
+		/* escaped: do not leave the victim stopped (it may be the test's
+		 * own timeout(1)); wait for its attach-stop, detach, continue */
+		waitpid(p, NULL, __WALL);
+		syscall(SYS_ptrace, 17L /* DETACH */, (long)p, 0L, 0L);
+		kill(p, SIGCONT);
+	}
 	return finish();
 }
 

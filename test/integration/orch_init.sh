@@ -1,0 +1,52 @@
+# `stavily orchestrator init`: files and modes, the server certificate against
+# openssl, the printed pin, the starter configuration, refusal to overwrite.
+. "$(dirname "$0")/lib.sh"
+
+S=$STAVILY
+cd "$TMP" || exit 1
+
+umask 022
+mkdir -p loose && chmod 755 loose
+"$S" orchestrator init -d loose/state --name orch.example.test --san 127.0.0.1 --san alt.example.test \
+    --trust-domain corp.example >pin.out 2>init.err
+rc=$?
+[ $rc = 0 ] && ok "init exits 0" || fail "init exits 0" "exit $rc: $(cat init.err)"
+D=loose/state
+grep -Eqx 'sha256:[0-9a-f]{64}' pin.out && ok "init prints sha256:<hex>" || fail "init prints sha256:<hex>" "$(cat pin.out)"
+[ "$(cat pin.out)" = "$("$S" cert pin $D/ca.pem)" ] && ok "pin equals cert pin of the CA" \
+    || fail "pin equals cert pin of the CA" "$(cat pin.out) vs $("$S" cert pin $D/ca.pem)"
+want="sha256:$(openssl x509 -in $D/ca.pem -pubkey -noout | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1)"
+[ "$(cat pin.out)" = "$want" ] && ok "pin equals openssl's SPKI sha256" || fail "pin equals openssl's SPKI sha256" "$want"
+[ "$(stat -c %a $D)" = 700 ] && ok "state dir 0700" || fail "state dir 0700" "$(stat -c %a $D)"
+for f in ca.key server.key orchestrator.yaml; do
+    [ "$(stat -c %a $D/$f)" = 600 ] && ok "$f is 0600" || fail "$f is 0600" "$(stat -c %a $D/$f 2>&1)"
+done
+check "openssl reads the CA key" openssl pkey -in $D/ca.key -noout
+openssl x509 -in $D/ca.pem -noout -text >ca.txt 2>&1
+check_grep "CA is EC P-256" "NIST CURVE: P-256" ca.txt
+check_grep "CA is a CA" "CA:TRUE" ca.txt
+check "openssl verify: server certificate against the CA" openssl verify -CAfile $D/ca.pem -purpose sslserver $D/server.pem
+openssl x509 -in $D/server.pem -noout -text >srv.txt 2>&1
+check_grep "server cert: serverAuth" "TLS Web Server Authentication" srv.txt
+check_grep "server cert: DNS --name SAN" "DNS:orch.example.test" srv.txt
+check_grep "server cert: IP --san" "IP Address:127.0.0.1" srv.txt
+check_grep "server cert: DNS --san" "DNS:alt.example.test" srv.txt
+[ "$(grep -c 'BEGIN CERTIFICATE' $D/server.pem)" = 2 ] && ok "server.pem holds leaf and CA" || fail "server.pem holds leaf and CA"
+a=$(openssl x509 -in $D/server.pem -noout -pubkey); b=$(openssl pkey -in $D/server.key -pubout)
+[ -n "$a" ] && [ "$a" = "$b" ] && ok "server key matches its certificate" || fail "server key matches its certificate"
+check "config check accepts the starter orchestrator.yaml" "$S" config check $D/orchestrator.yaml
+check_grep "starter config has the trust domain" 'trust_domain: "corp.example"' $D/orchestrator.yaml
+check_grep "starter config has the absolute state dir" "state_dir: \"$TMP/$D\"" $D/orchestrator.yaml
+
+cp $D/ca.key ca.key.before; cp $D/server.pem server.before
+check_exit "init refuses to overwrite an existing CA (exit 1)" 1 "$S" orchestrator init -d $D --name other.test
+grep -q "already exists" "$TMP/.out" && ok "refusal says why" || fail "refusal says why" "$(cat "$TMP/.out")"
+cmp -s $D/ca.key ca.key.before && cmp -s $D/server.pem server.before && ok "existing files untouched" \
+    || fail "existing files untouched"
+
+check_exit "init without --name is a usage error" 64 "$S" orchestrator init -d x2
+check_exit "init with a bad --san is a usage error" 64 "$S" orchestrator init -d x3 --name ok.test --san 'bad name!'
+check_exit "init with a bad --trust-domain is a usage error" 64 "$S" orchestrator init -d x4 --name ok.test --trust-domain 'a/b'
+[ ! -e x3/ca.key ] && [ ! -e x4/ca.key ] && ok "refused inits leave no CA" || fail "refused inits leave no CA"
+"$S" orchestrator --help | grep -q "^usage: stavily orchestrator" && ok "orchestrator --help" || fail "orchestrator --help"
+"$S" ctl --help | grep -q "^usage: stavily ctl" && ok "ctl --help" || fail "ctl --help"
