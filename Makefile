@@ -28,8 +28,8 @@ MSG = @true
 endif
 
 # Build packages we need from Debian.  Installed automatically when root.
-BUILD_PKGS  := musl-tools gperf dpkg-dev make gcc clang libclang-rt-14-dev openssl python3 file binutils
-BUILD_CMDS  := musl-gcc gperf dpkg-source gcc clang openssl python3 file readelf
+BUILD_PKGS  := musl-tools gperf dpkg-dev make gcc clang libclang-rt-14-dev openssl python3 file binutils jq
+BUILD_CMDS  := musl-gcc gperf dpkg-source gcc clang openssl python3 file readelf jq
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wmissing-prototypes \
            -Wstrict-prototypes -Wpointer-arith -Wvla -Wno-unused-parameter

@@ -20,6 +20,11 @@
 #define NL_MAX_EVENTS     64
 #define NL_IN_START       4096
 #define NL_REPLY_HEAD_MAX 1024
+/* After a response with "Connection: close" the write side is shut and
+ * what the peer still sends is read and dropped for this long, so that
+ * closing with unread input does not make the kernel send a RST that could
+ * destroy the response before the peer read it (RFC 9112 9.6). */
+#define NL_LINGER_MS      2000
 /* Steps of one connection's state machine per wake-up (a bound, not a
  * tuning knob: a step that makes no progress ends the turn anyway). */
 #define NL_MAX_STEPS      64
@@ -240,7 +245,9 @@ static void update_events(struct netloop *nl, struct conn *c)
 	uint32_t want = 0;
 	struct epoll_event ev;
 
-	if (c->tls) {
+	if (c->phase == PH_CLOSE) {
+		want = EPOLLIN;
+	} else if (c->tls) {
 		unsigned w = tls_conn_want(c->tls);
 		if (w & TLS_WANT_READ)
 			want |= EPOLLIN;
@@ -522,12 +529,40 @@ static int output_drained(const struct conn *c)
 	return !c->tls || !(tls_conn_want(c->tls) & TLS_WANT_WRITE);
 }
 
+static void start_linger(struct conn *c)
+{
+	(void)shutdown(conn_fd(c), SHUT_WR);
+	c->phase = PH_CLOSE;
+	set_deadline(c, NL_LINGER_MS, NULL);
+}
+
+/* Read and drop what the peer still sends; -1 at its EOF or an error. */
+static int linger_read(struct conn *c)
+{
+	char scratch[4096];
+
+	for (int i = 0; i < NL_MAX_STEPS; i++) {
+		ssize_t n = recv(conn_fd(c), scratch, sizeof(scratch), 0);
+		if (n > 0)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return 0;
+		return -1;
+	}
+	return 0;
+}
+
 /* Run the connection's state machine.  Returns -1 when it must be freed. */
 static int conn_step(struct netloop *nl, struct conn *c)
 {
 	for (int step = 0; step < NL_MAX_STEPS; step++) {
 		int progress = 0, r;
 
+		if (c->phase == PH_CLOSE) {
+			if (linger_read(c) < 0)
+				return -1;
+			break;
+		}
 		if (c->tls) {
 			r = tls_conn_pump(c->tls);
 			if (r < 0) {
@@ -538,7 +573,7 @@ static int conn_step(struct netloop *nl, struct conn *c)
 			}
 			if (c->phase == PH_HANDSHAKE) {
 				if (!tls_conn_established(c->tls))
-					return 0;
+					break;    /* epoll interest follows the engine */
 				c->phase = PH_READ;
 				set_deadline(c, nl->lim.idle_ms, "idle");
 				progress = 1;
@@ -553,9 +588,11 @@ static int conn_step(struct netloop *nl, struct conn *c)
 				if (c->close_after) {
 					if (c->tls && tls_conn_pump(c->tls) < 0)
 						return -1;
-					if (output_drained(c))
-						return -1;
-					/* wait for the engine to send the last records */
+					if (output_drained(c)) {
+						start_linger(c);
+						progress = 1;
+					}
+					/* else wait for the engine to send the last records */
 				} else {
 					explicit_bzero(c->out, c->out_len);
 					free(c->out);
@@ -599,7 +636,8 @@ static void expire(struct netloop *nl)
 	for (; c; c = next) {
 		next = c->next;
 		if (now >= c->deadline) {
-			if (nl->hooks.on_timeout)
+			/* the end of a linger is no timeout worth reporting */
+			if (nl->hooks.on_timeout && c->phase != PH_CLOSE)
 				nl->hooks.on_timeout(nl->hooks.arg, c->peer, c->deadline_what);
 			conn_free(nl, c);
 		}
@@ -631,7 +669,8 @@ int netloop_run(struct netloop *nl, volatile sig_atomic_t *stop, volatile sig_at
 			struct conn *c = nl->conns, *next;
 			for (; c; c = next) {
 				next = c->next;
-				if (c->phase == PH_HANDSHAKE || (c->phase == PH_READ && c->in_len == 0))
+				if (c->phase == PH_HANDSHAKE || c->phase == PH_CLOSE ||
+				    (c->phase == PH_READ && c->in_len == 0))
 					conn_free(nl, c);
 			}
 		}

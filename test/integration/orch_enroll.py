@@ -195,6 +195,13 @@ try:
           and "TENANT" in r.stdout, r.stdout + r.stderr)
     names = [t["name"] for t in ctl_json("tenant", "list")["tenants"]]
     check("ctl --json tenant list", sorted(names) == ["acme", "beta"], names)
+    r = run(STAVILY, "orchestrator", "run", "-c", CONF,
+            "--set", "orchestrator.listen_enroll=127.0.0.1:%d" % free_port(),
+            "--set", "orchestrator.listen_agent=127.0.0.1:%d" % free_port(),
+            "--set", "logging.file=" + os.path.join(TMP, "second.log"))
+    check("a second orchestrator on the same state refuses to start (exit 1)",
+          r.returncode == 1 and "busy" in r.stderr.lower(), (r.returncode, r.stderr))
+    check("the first one still serves its admin socket", ctl("tenant", "list").returncode == 0)
 
     tok = new_token("acme", "--uses", "2", "--ttl", "1h")
     check("ctl token create returns stv_ token once", re.fullmatch(r"stv_[0-9a-f]{64}", tok["token"])

@@ -50,3 +50,12 @@ check_exit "init with a bad --trust-domain is a usage error" 64 "$S" orchestrato
 [ ! -e x3/ca.key ] && [ ! -e x4/ca.key ] && ok "refused inits leave no CA" || fail "refused inits leave no CA"
 "$S" orchestrator --help | grep -q "^usage: stavily orchestrator" && ok "orchestrator --help" || fail "orchestrator --help"
 "$S" ctl --help | grep -q "^usage: stavily ctl" && ok "ctl --help" || fail "ctl --help"
+
+# --- run refuses to start without what init makes --------------------------------
+check_exit "run with a missing configuration exits 78" 78 "$S" orchestrator run -c nosuch.yaml
+mkdir -p empty && chmod 700 empty
+sed "s#state_dir: \"$TMP/$D\"#state_dir: \"$TMP/empty\"#" $D/orchestrator.yaml > empty.yaml
+check_exit "run without a CA in the state dir exits 1" 1 "$S" orchestrator run -c empty.yaml
+grep -q "orchestrator init" "$TMP/.out" && ok "and says to run init" || fail "and says to run init" "$(cat "$TMP/.out")"
+printf 'orchestrator:\n  listen_enroll: "nohost"\n' > bad.yaml
+check_exit "run with an invalid listen address exits 78" 78 "$S" orchestrator run -c bad.yaml

@@ -13,6 +13,7 @@ import http.client
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -132,6 +133,7 @@ try:
                                "--set", "orchestrator.listen_agent=127.0.0.1:%d" % APORT,
                                "--set", "orchestrator.max_connections_per_source=3",
                                "--set", "orchestrator.max_connections=12",
+                               "--set", "privacy.pseudonymize_addresses=true",
                                "--set", "logging.file=" + EVENTS], stdout=errf, stderr=errf)
 
     def up():
@@ -185,6 +187,9 @@ try:
     with open(EVENTS) as f:
         ev = [json.loads(l) for l in f if '"connection_refused"' in l]
     check("connection_refused event (per_source)", any(e["details"]["cap"] == "per_source" for e in ev), ev)
+    srcs = [e["details"]["source"] for e in ev if e["details"]["cap"] == "per_source"]
+    check("pseudonymized source: anon-<16 hex>, no address",
+          srcs and all(re.fullmatch(r"anon-[0-9a-f]{16}", x) for x in srcs), srcs)
 
     # ---- total cap (12): 2 slow ones + 10 more fill it --------------------------------
     time.sleep(0.2)
@@ -279,12 +284,19 @@ try:
     check("connection_timeout events for headers and handshake",
           "headers" in phases and "handshake" in phases, phases)
 
-    c = tls_conn("127.0.0.9")
+    c = tls_conn("127.0.0.4")
     c.request("POST", "/v1/enroll", body="{}",
               headers={"Authorization": "Basic " + base64.b64encode(b"acme:x").decode()})
     st = c.getresponse().status
     c.close()
     check("enroll listener still answers normally", st == 401, st)
+    with open(EVENTS) as f:
+        lines = f.read().splitlines()
+    peer_ev = [l for l in lines if '"source"' in l]
+    check("no peer address in any event with a source (pseudonymized)",
+          peer_ev and not any('"source":"127.' in l for l in peer_ev), peer_ev[:5])
+    fails = [json.loads(l)["details"]["source"] for l in lines if '"enrollment_failed"' in l]
+    check("the same source gets the same label", len(fails) == 2 and len(set(fails)) == 1, fails)
     server.send_signal(signal.SIGTERM)
     try:
         rc = server.wait(timeout=15)

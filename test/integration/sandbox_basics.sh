@@ -57,6 +57,13 @@ for who in root nobody; do
     done
     check_grep "NoNewPrivs is 1 [$who]" '^NoNewPrivs:[[:space:]]+1$' "$s"
     check_grep "Seccomp is 2 (filter) [$who]" '^Seccomp:[[:space:]]+2$' "$s"
+    if [ $who = root ]; then
+        # started as root: the plugin runs as `user` (default 65534:65534), no supplementary group
+        if grep -qx 'uid: 65534 65534 65534' "$s" && grep -qx 'gid: 65534 65534 65534' "$s" && grep -qx 'groups: 0' "$s"; then
+            ok "started as root: plugin runs as 65534:65534 without supplementary groups"
+        else fail "started as root: plugin runs as 65534:65534 without supplementary groups" "$(grep -E '^(uid|gid|groups):' "$s" | tr '\n' ' ')"; fi
+    elif grep -qx 'groups: 0' "$s"; then ok "no supplementary groups [$who]"
+    else fail "no supplementary groups [$who]" "$(grep -E '^groups:' "$s")"; fi
     fds=$(grep '^fd: ' "$s" | tr '\n' ' ')
     if [ "$fds" = "fd: 0 fd: 1 fd: 2 " ]; then ok "only descriptors 0-2 are open [$who]"
     else fail "only descriptors 0-2 are open [$who]" "open: $fds"; fi
@@ -75,6 +82,7 @@ for who in root nobody; do
     if [ "$SB_RC" = 0 ] && json_true "$SB_OUT" '.ok == true and .bytes == 34'; then
         ok "well-behaved static plugin reads stdin and writes /tmp under the default policy [$who]"
     else fail "well-behaved static plugin reads stdin and writes /tmp under the default policy [$who]" "$(sb_context)"; fi
+    rm -f /tmp/good-plugin.out   # left on the host when the run had no private /tmp
     if [ "$SB_RC" = 0 ] && [ "$(ev_count "$SB_EV" 'true')" = 0 ]; then ok "well-behaved plugin: no event [$who]"
     else fail "well-behaved plugin: no event [$who]" "$(head -c 400 "$SB_EV")"; fi
 

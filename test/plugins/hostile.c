@@ -25,7 +25,7 @@
  * io_uring ptrace-traceme ptrace-attach [PID] pvm-read [PID] pvm-write [PID]
  * read PATH write PATH symlink DIR hardlink DIR mount unshare setns chroot
  * bpf perf_event_open userfaultfd keyctl kexec_load init_module personality
- * modify_ldt seccomp prctl-seccomp kill [PID...] tiocsti int80 x32
+ * connect ADDR PORT modify_ldt seccomp prctl-seccomp kill [PID...] tiocsti int80 x32
  * alloc MB spin forkbomb flood [MB] bigfile MB [PATH] fds parent-proc [PID]
  * exit N segv escaped-exec bench KIND N.
  */
@@ -47,6 +47,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sched.h>
 #include <unistd.h>
 #include <linux/filter.h>
@@ -119,6 +120,8 @@ errname(int e)
 		{ EPROTONOSUPPORT, "EPROTONOSUPPORT" }, { EOPNOTSUPP, "EOPNOTSUPP" },
 		{ EAFNOSUPPORT, "EAFNOSUPPORT" }, { EADDRNOTAVAIL, "EADDRNOTAVAIL" },
 		{ ESOCKTNOSUPPORT, "ESOCKTNOSUPPORT" }, { EPROTOTYPE, "EPROTOTYPE" },
+		{ ECONNREFUSED, "ECONNREFUSED" }, { ENETUNREACH, "ENETUNREACH" },
+		{ ETIMEDOUT, "ETIMEDOUT" }, { EHOSTUNREACH, "EHOSTUNREACH" },
 	};
 	static char other[24];
 	size_t i;
@@ -384,6 +387,38 @@ mode_bind(void)
 		fd = 0;
 	}
 	verdict("bind", syscall(SYS_bind, fd, &sa, (long)sizeof(sa)));
+	return finish();
+}
+
+/* connect ADDR PORT: a TCP connection to an IPv4 address (the tests use a
+ * listener on the host's loopback, which a restricted/none policy must not
+ * reach). */
+static int
+mode_connect(int argc, char **argv)
+{
+	struct sockaddr_in sa;
+	char what[80];
+	long fd;
+
+	if (argc < 4) {
+		say("usage: hostile connect ADDR PORT");
+		return EXIT_USAGE;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)atoi(argv[3]));
+	if (inet_pton(AF_INET, argv[2], &sa.sin_addr) != 1) {
+		say("bad address %s", argv[2]);
+		return EXIT_USAGE;
+	}
+	fd = syscall(SYS_socket, (long)AF_INET, (long)SOCK_STREAM, 0L);
+	if (fd < 0) {
+		say("socket(inet): %s", errname(errno));
+		return EXIT_SETUP;
+	}
+	snprintf(what, sizeof(what), "connect(%s:%s)", argv[2], argv[3]);
+	verdict(what, syscall(SYS_connect, fd, &sa, (long)sizeof(sa)));
+	close((int)fd);
 	return finish();
 }
 
@@ -939,6 +974,7 @@ main(int argc, char **argv)
 	if (!strcmp(m, "forkbomb")) return mode_forkbomb();
 	if (!strcmp(m, "socket")) return mode_socket(argc, argv);
 	if (!strcmp(m, "bind")) return mode_bind();
+	if (!strcmp(m, "connect")) return mode_connect(argc, argv);
 	if (!strcmp(m, "io_uring")) return mode_io_uring();
 	if (!strcmp(m, "ptrace-traceme")) return mode_ptrace_traceme();
 	if (!strcmp(m, "ptrace-attach")) return mode_ptrace_attach(argc, argv);

@@ -8,6 +8,7 @@
  *   fd: N                                    (one line per open descriptor)
  *   env: NAME=VALUE                          (one line per variable)
  *   source: proc|syscalls
+ *   uid: R E S   gid: R E S   groups: N      (real/effective/saved ids, supplementary count)
  *
  * It reads /proc/self/status when /proc is there and otherwise computes the
  * same lines from capget, prctl(PR_CAPBSET_READ / PR_CAP_AMBIENT /
@@ -106,6 +107,21 @@ main(void)
 
 	if (from_proc() != 0)
 		from_syscalls();
+	{
+		uid_t r, eu, sv;
+		gid_t gr, ge, gs;
+
+		if (getresuid(&r, &eu, &sv) == 0) {
+			snprintf(line, sizeof(line), "uid: %u %u %u\n", (unsigned)r, (unsigned)eu, (unsigned)sv);
+			out(line);
+		}
+		if (getresgid(&gr, &ge, &gs) == 0) {
+			snprintf(line, sizeof(line), "gid: %u %u %u\n", (unsigned)gr, (unsigned)ge, (unsigned)gs);
+			out(line);
+		}
+		snprintf(line, sizeof(line), "groups: %d\n", getgroups(0, NULL));
+		out(line);
+	}
 	/* fcntl instead of listing /proc/self/fd: works without /proc and does
 	 * not open a descriptor of its own while counting */
 	for (fd = 0; fd < FD_SCAN_MAX; fd++)

@@ -107,10 +107,10 @@ test_cert_expiring(void)
 	CHECK_EQ_INT(n, 5);
 	CHECK_EQ_INT(raised, 5);
 	CHECK(n == 5 && seen[0] == 30 && seen[1] == 14 && seen[2] == 7 && seen[3] == 3 && seen[4] == 1);
-	/* 30 days raised exactly when 30 full days remain */
+	/* raised as soon as fewer than 31 full days remain (days rounded down) */
 	detect_init(&d, on_raise, NULL);
-	CHECK_EQ_INT(detect_cert_expiry(&d, na, na - 30 * day - 1), 0);
-	CHECK_EQ_INT(detect_cert_expiry(&d, na, na - 30 * day), 30);
+	CHECK_EQ_INT(detect_cert_expiry(&d, na, na - 31 * day), 0);
+	CHECK_EQ_INT(detect_cert_expiry(&d, na, na - 31 * day + 1), 30);
 	CHECK_EQ_STR(last, "certificate_expiring {\"days_remaining\":30,\"threshold_days\":30,\"not_after\":86400000}");
 	CHECK_EQ_INT(detect_cert_expiry(&d, na, na - 29 * day), 0);   /* once only */
 	/* jump from 20 to 2 days: one event, for 3 */

@@ -19,6 +19,10 @@
 
 #include "agent/msg.h"
 #include "agent/privsep.h"
+#include "store/journal.h"
+#include "store/spool.h"
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include "harness.h"
 
 static char state_dir[64];
@@ -407,6 +411,101 @@ test_spawner_rejects_garbage(void)
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* The worker's real work under its filter and Landlock: a spool in the
+ * state directory (append, sync, peek, ack, reopen) and a TCP exchange on
+ * loopback.  Proves the allowlist covers these code paths. */
+static int
+work_main(int sock, const int *fds, size_t n, void *arg)
+{
+	int port = *(int *)arg;
+	struct spool_options opt = { 0 };
+	struct spool *sp = NULL;
+	struct spool_batch b;
+	struct sockaddr_in sa;
+	char dir[128], id[SPOOL_ID_HEX_LEN], body[64], reply[8];
+	const char *ids[1];
+	size_t matched = 0;
+	int i, fd, step = 1;
+
+	opt.flags = JOURNAL_CREATE;
+	snprintf(dir, sizeof(dir), "%s/spool", state_dir);
+	if (spool_open(dir, &opt, &sp, NULL) != 0)
+		goto fail;
+	step = 2;
+	for (i = 0; i < 100; i++) {
+		snprintf(body, sizeof(body), "{\"n\":%d}", i);
+		if (spool_append(sp, SPOOL_SENSOR_EVENT, body, strlen(body), id) != 0)
+			goto fail;
+	}
+	step = 3;
+	if (spool_sync(sp) != 0 || spool_peek(sp, 1, 1 << 20, &b) != 0 || b.n != 1)
+		goto fail;
+	ids[0] = b.recs[0].id;
+	step = 4;
+	if (spool_ack(sp, ids, 1, &matched) != 0 || matched != 1)
+		goto fail;
+	spool_batch_free(&b);
+	spool_close(sp);
+	sp = NULL;
+	step = 5;
+	if (spool_open(dir, &opt, &sp, NULL) != 0)
+		goto fail;
+	spool_close(sp);
+	sp = NULL;
+	step = 6;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    write(fd, "ping", 4) != 4 || read(fd, reply, 4) != 4 || memcmp(reply, "pong", 4) != 0)
+		goto fail;
+	close(fd);
+	send_status(sock, "{\"work\":\"done\"}");
+	return 0;
+fail:
+	snprintf(body, sizeof(body), "{\"failed_step\":%d,\"errno\":%d}", step, errno);
+	send_status(sock, body);
+	return 1;
+}
+
+static void
+test_worker_does_its_work(void)
+{
+	struct privsep_spec s;
+	struct privsep_worker w;
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	char err[PRIVSEP_ERR_LEN], buf[8];
+	struct msg m;
+	int lfd, cfd, port, st;
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK(lfd >= 0 && bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(lfd, 1) == 0);
+	CHECK_EQ_INT(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+	port = ntohs(sa.sin_port);
+	base_spec(&s, work_main);
+	s.arg = &port;
+	CHECK_EQ_INT(privsep_start_worker(&s, &w, err), 0);
+	cfd = accept(lfd, NULL, NULL);
+	CHECK(cfd >= 0);
+	if (cfd >= 0) {
+		CHECK_EQ_INT(read(cfd, buf, 4), 4);
+		CHECK_EQ_INT(write(cfd, "pong", 4), 4);
+		close(cfd);
+	}
+	close(lfd);
+	CHECK_EQ_INT(msg_recv(w.sock, &m, NULL), 0);
+	CHECK_EQ_STR(m.text, "{\"work\":\"done\"}");
+	msg_free(&m);
+	st = privsep_stop_worker(&w, 2000);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 int
 main(void)
 {
@@ -423,11 +522,12 @@ main(void)
 	RUN(test_worker_ptrace_killed);
 	RUN(test_worker_uid0_refused);
 	RUN(test_spawner_rejects_garbage);
+	RUN(test_worker_does_its_work);
 	{
 		char p[128];
-		snprintf(p, sizeof(p), "%s/spool-probe", state_dir);
-		unlink(p);
-		rmdir(state_dir);
+		snprintf(p, sizeof(p), "rm -rf '%s'", state_dir);
+		if (system(p) != 0)
+			return 2;
 	}
 	return HARNESS_EXIT();
 }

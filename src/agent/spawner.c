@@ -1,0 +1,427 @@
+/* see spawner.h */
+#include "agent/spawner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "base/fileio.h"
+
+#define SPAWNER_STDERR_LINES 256
+
+int
+spawner_init(struct spawner *sp, const struct sandbox_policy *local, const char *plugins_dir,
+    enum manifest_type type, size_t max_jobs, struct event_log *log)
+{
+	size_t i;
+
+	memset(sp, 0, sizeof(*sp));
+	if (local == NULL || plugins_dir == NULL || max_jobs == 0 || max_jobs > SPAWNER_MAX_JOBS)
+		return -EINVAL;
+	sp->local = local;
+	sp->plugins_dir = plugins_dir;
+	sp->type = type;
+	sp->max_jobs = max_jobs;
+	sp->log = log;
+	for (i = 0; i < SPAWNER_MAX_JOBS; i++)
+		sp->jobs[i].out_fd = sp->jobs[i].err_fd = -1;
+	sandbox_probe_quick(&sp->probe);
+	return 0;
+}
+
+size_t
+spawner_running(const struct spawner *sp)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < SPAWNER_MAX_JOBS; i++)
+		n += sp->jobs[i].used;
+	return n;
+}
+
+static void
+job_clear(struct spawner_job *j)
+{
+	if (j->running)
+		sandbox_run_free(&j->run);
+	if (j->have_filter)
+		sandbox_filter_free(&j->filter);
+	request_plan_free(&j->plan);
+	if (j->out_fd >= 0)
+		close(j->out_fd);
+	if (j->err_fd >= 0)
+		close(j->err_fd);
+	memset(j, 0, sizeof(*j));
+	j->out_fd = j->err_fd = -1;
+}
+
+static int
+send_refused(struct spawner *sp, int sock, const char *job_id, const char *reason)
+{
+	struct msg r;
+	cJSON *d;
+
+	sp->refused++;
+	if (sp->log != NULL && (d = cJSON_CreateObject()) != NULL) {
+		cJSON_AddStringToObject(d, "job_id", job_id);
+		cJSON_AddStringToObject(d, "reason", reason);
+		event_emit(sp->log, EVENT_WARN, "job_refused", d);
+	}
+	msg_init(&r, MSG_JOB_REFUSED);
+	snprintf(r.job_id, sizeof(r.job_id), "%s", job_id);
+	r.text = (char *)reason;
+	return msg_send(sock, &r);
+}
+
+static int
+capture_fd(const char *name)
+{
+	return (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC);
+}
+
+static int
+start_job(struct spawner *sp, int sock, const struct msg *m)
+{
+	char err[REQUEST_ERR_LEN], serr[SANDBOX_ERR_LEN];
+	struct spawner_job *j = NULL;
+	enum request_status st;
+	char *argv[2];
+	struct msg r;
+	size_t i;
+	int in_fd = -1, rc;
+
+	if (sp->lockdown)
+		return send_refused(sp, sock, m->job_id, "agent is in lockdown");
+	for (i = 0; i < SPAWNER_MAX_JOBS; i++)
+		if (sp->jobs[i].used && strcmp(sp->jobs[i].id, m->job_id) == 0)
+			return send_refused(sp, sock, m->job_id, "a job with this id is running");
+	if (spawner_running(sp) >= sp->max_jobs)
+		return send_refused(sp, sock, m->job_id, "max_concurrent_jobs reached");
+	for (i = 0; i < SPAWNER_MAX_JOBS && j == NULL; i++)
+		if (!sp->jobs[i].used)
+			j = &sp->jobs[i];
+	if (j == NULL)
+		return send_refused(sp, sock, m->job_id, "max_concurrent_jobs reached");
+	st = request_check(sp->local, sp->plugins_dir, sp->type, m, &j->plan, err);
+	if (st != REQUEST_OK) {
+		char reason[REQUEST_ERR_LEN + 40];
+
+		snprintf(reason, sizeof(reason), "%s: %s", request_status_name(st), err);
+		return send_refused(sp, sock, m->job_id, reason);
+	}
+	j->used = true;
+	snprintf(j->id, sizeof(j->id), "%s", m->job_id);
+	if (sandbox_filter_build(&j->plan.policy, sp->probe.seccomp_user_notif, &j->filter, serr) != 0)
+		goto fail;
+	j->have_filter = true;
+	in_fd = capture_fd("stavily-job-args");
+	j->out_fd = capture_fd("stavily-job-stdout");
+	j->err_fd = capture_fd("stavily-job-stderr");
+	if (in_fd < 0 || j->out_fd < 0 || j->err_fd < 0) {
+		snprintf(serr, sizeof(serr), "memfd_create: %s", strerror(errno));
+		goto fail;
+	}
+	if (fd_write_all(in_fd, m->args, strlen(m->args)) != 0 || lseek(in_fd, 0, SEEK_SET) != 0) {
+		snprintf(serr, sizeof(serr), "cannot write the job's arguments");
+		goto fail;
+	}
+	argv[0] = j->plan.manifest.name;
+	argv[1] = NULL;
+	rc = sandbox_run_start(&j->run, &j->plan.policy, &j->filter, &sp->probe, j->plan.program,
+	    argv, in_fd, sp->log, j->out_fd, j->err_fd, serr);
+	if (rc != 0)
+		goto fail;
+	j->running = true;
+	close(in_fd);
+	msg_init(&r, MSG_JOB_STARTED);
+	snprintf(r.job_id, sizeof(r.job_id), "%s", j->id);
+	r.pid = (uint32_t)j->run.c.pid;
+	return msg_send(sock, &r);
+fail:
+	if (in_fd >= 0)
+		close(in_fd);
+	job_clear(j);
+	{
+		char reason[SANDBOX_ERR_LEN + 16];
+
+		snprintf(reason, sizeof(reason), "sandbox: %s", serr);
+		return send_refused(sp, sock, m->job_id, reason);
+	}
+}
+
+/* Replace bytes that would make the JSON text invalid UTF-8 or unreadable
+ * (output is untrusted and is only shown to people). */
+static void
+sanitize(char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80 || (s[i] < 0x20 && s[i] != '\t'))
+			s[i] = '?';
+}
+
+static cJSON *
+read_capture(int fd, bool as_lines)
+{
+	char *buf = NULL, *p, *nl;
+	size_t len = 0, lines = 0;
+	cJSON *v = NULL;
+	int r;
+
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		return NULL;
+	r = fd_read_all(fd, MSG_TEXT_MAX, &buf, &len);
+	if (r == -EFBIG) {
+		v = cJSON_CreateObject();
+		cJSON_AddBoolToObject(v, "truncated", 1);
+		return v;
+	}
+	if (r != 0)
+		return NULL;
+	if (!as_lines) {
+		const char *end = NULL;
+
+		v = len ? cJSON_ParseWithLengthOpts(buf, len, &end, 0) : NULL;
+		if (v != NULL) {
+			for (; (size_t)(end - buf) < len; end++)
+				if (*end != ' ' && *end != '\n' && *end != '\r' && *end != '\t')
+					break;
+			if ((size_t)(end - buf) != len) {
+				cJSON_Delete(v);
+				v = NULL;
+			}
+		}
+		if (v == NULL) {
+			sanitize(buf, len);
+			v = cJSON_CreateString(buf);
+		}
+		free(buf);
+		return v;
+	}
+	v = cJSON_CreateArray();
+	for (p = buf; v != NULL && p < buf + len && lines < SPAWNER_STDERR_LINES; p = nl + 1, lines++) {
+		nl = memchr(p, '\n', (size_t)(buf + len - p));
+		if (nl == NULL)
+			nl = buf + len;
+		*nl = '\0';
+		sanitize(p, (size_t)(nl - p));
+		cJSON_AddItemToArray(v, cJSON_CreateString(p));
+	}
+	free(buf);
+	return v;
+}
+
+static int
+finish_job(struct spawner *sp, int sock, struct spawner_job *j)
+{
+	cJSON *res = sandbox_run_result(&j->run), *out, *errl;
+	char *text = NULL;
+	struct msg r;
+	int rc;
+
+	if (res == NULL)
+		res = cJSON_CreateObject();
+	if (res == NULL)
+		return -ENOMEM;
+	cJSON_AddStringToObject(res, "job_id", j->id);
+	cJSON_AddStringToObject(res, "plugin", j->plan.manifest.name);
+	cJSON_AddStringToObject(res, "version", j->plan.manifest.version);
+	out = read_capture(j->out_fd, false);
+	errl = read_capture(j->err_fd, true);
+	cJSON_AddBoolToObject(res, "stdout_valid_json", out != NULL && !cJSON_IsString(out));
+	cJSON_AddItemToObject(res, "stdout", out ? out : cJSON_CreateNull());
+	cJSON_AddItemToObject(res, "stderr", errl ? errl : cJSON_CreateArray());
+	text = cJSON_PrintUnformatted(res);
+	if (text != NULL && strlen(text) > MSG_TEXT_MAX) {
+		free(text);
+		cJSON_ReplaceItemInObject(res, "stdout", cJSON_CreateRaw("{\"truncated\":true}"));
+		cJSON_ReplaceItemInObject(res, "stderr", cJSON_CreateRaw("{\"truncated\":true}"));
+		text = cJSON_PrintUnformatted(res);
+	}
+	cJSON_Delete(res);
+	if (text == NULL)
+		return -ENOMEM;
+	msg_init(&r, MSG_JOB_DONE);
+	snprintf(r.job_id, sizeof(r.job_id), "%s", j->id);
+	r.text = text;
+	rc = msg_send(sock, &r);
+	free(text);
+	job_clear(j);
+	return rc;
+}
+
+int
+spawner_step(struct spawner *sp, int sock)
+{
+	size_t i;
+	int rc = 0, r;
+
+	for (i = 0; i < SPAWNER_MAX_JOBS; i++) {
+		struct spawner_job *j = &sp->jobs[i];
+
+		if (!j->used || !j->running)
+			continue;
+		if (sandbox_run_step(&j->run, 0) == 1 && (r = finish_job(sp, sock, j)) != 0 && rc == 0)
+			rc = r;
+	}
+	return rc;
+}
+
+static void
+kill_all(struct spawner *sp)
+{
+	size_t i;
+
+	for (i = 0; i < SPAWNER_MAX_JOBS; i++)
+		if (sp->jobs[i].used && sp->jobs[i].running)
+			sandbox_run_kill(&sp->jobs[i].run);
+}
+
+static int
+send_status(struct spawner *sp, int sock)
+{
+	char text[256];
+	struct msg r;
+
+	snprintf(text, sizeof(text),
+	    "{\"lockdown\":%s,\"running\":%zu,\"refused\":%llu,\"protocol_errors\":%llu}",
+	    sp->lockdown ? "true" : "false", spawner_running(sp), (unsigned long long)sp->refused,
+	    (unsigned long long)sp->protocol_errors);
+	msg_init(&r, MSG_STATUS);
+	r.text = text;
+	return msg_send(sock, &r);
+}
+
+int
+spawner_handle(struct spawner *sp, int sock, const struct msg *m)
+{
+	size_t i;
+
+	switch (m->type) {
+	case MSG_RUN_JOB:
+		return start_job(sp, sock, m);
+	case MSG_KILL_JOB:
+		for (i = 0; i < SPAWNER_MAX_JOBS; i++)
+			if (sp->jobs[i].used && sp->jobs[i].running && strcmp(sp->jobs[i].id, m->job_id) == 0)
+				sandbox_run_kill(&sp->jobs[i].run);
+		return 0;
+	case MSG_LOCKDOWN:
+		sp->lockdown = m->flag != 0;
+		if (sp->lockdown)
+			kill_all(sp);
+		if (sp->log != NULL)
+			event_emit(sp->log, EVENT_WARN, sp->lockdown ? "lockdown_engaged" : "lockdown_released", NULL);
+		return 0;
+	case MSG_STATUS:
+		return send_status(sp, sock);
+	case MSG_SHUTDOWN:
+		kill_all(sp);
+		return 1;
+	default:
+		/* spawner->worker types coming the wrong way */
+		sp->protocol_errors++;
+		return 0;
+	}
+}
+
+void
+spawner_free(struct spawner *sp)
+{
+	size_t i;
+
+	for (i = 0; i < SPAWNER_MAX_JOBS; i++) {
+		struct spawner_job *j = &sp->jobs[i];
+
+		if (!j->used)
+			continue;
+		if (j->running) {
+			sandbox_run_kill(&j->run);
+			sandbox_run_wait(&j->run);
+		}
+		job_clear(j);
+	}
+}
+
+/* After SHUTDOWN: the jobs were killed; wait (bounded) for each to be
+ * reaped so its JOB_DONE still reaches the worker. */
+static int
+drain(struct spawner *sp, int sock)
+{
+	int i, rc = 0;
+
+	for (i = 0; i < 500 && spawner_running(sp) > 0 && rc == 0; i++) {
+		rc = spawner_step(sp, sock);
+		if (spawner_running(sp) > 0)
+			poll(NULL, 0, 10);
+	}
+	return rc;
+}
+
+/* The worker closed its end: not an error of ours, the loop just ends. */
+static bool
+gone(int r)
+{
+	return r == -EPIPE || r == -ECONNRESET;
+}
+
+int
+spawner_run(struct spawner *sp, int sock)
+{
+	struct pollfd pfd[SPAWNER_MAX_JOBS + 1];
+	struct msg m;
+	size_t i, n;
+	int r, rc = 0;
+
+	for (;;) {
+		n = 0;
+		pfd[n].fd = sock;
+		pfd[n++].events = POLLIN;
+		for (i = 0; i < SPAWNER_MAX_JOBS; i++)
+			if (sp->jobs[i].used && sp->jobs[i].running) {
+				pfd[n].fd = sandbox_run_fd(&sp->jobs[i].run);
+				pfd[n++].events = POLLIN;
+			}
+		/* The timeout bounds how late a timer-only step can be. */
+		if (poll(pfd, n, 100) < 0 && errno != EINTR) {
+			rc = -errno;
+			break;
+		}
+		if ((r = spawner_step(sp, sock)) != 0) {
+			rc = gone(r) ? 0 : r;
+			break;
+		}
+		if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		r = msg_recv(sock, &m, NULL);
+		if (r == -EBADMSG) {
+			sp->protocol_errors++;
+			continue;
+		}
+		if (r == -EPIPE)
+			break;
+		if (r != 0) {
+			rc = r;
+			break;
+		}
+		r = spawner_handle(sp, sock, &m);
+		msg_free(&m);
+		if (r == 1) {
+			rc = drain(sp, sock);
+			rc = gone(rc) ? 0 : rc;
+			break;
+		}
+		if (r < 0) {
+			rc = gone(r) ? 0 : r;
+			break;
+		}
+	}
+	spawner_free(sp);
+	return rc;
+}

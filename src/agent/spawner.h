@@ -1,0 +1,96 @@
+/*
+ * spawner.h: the privileged half of `agent run` (privsep.h): it reads
+ * requests from the worker, checks them (request.h), runs accepted jobs in
+ * sandboxes (sandbox/supervisor.h) and reports back.  It never parses
+ * anything from the network: only msg.h datagrams from the worker, which it
+ * treats as hostile.
+ *
+ * Messages handled (worker -> spawner):
+ *   RUN_JOB   refused with JOB_REFUSED {reason} when in lockdown, when
+ *             max_jobs run already, when the job id is already running, or
+ *             when request_check() refuses it; else JOB_STARTED {pid}, and
+ *             later JOB_DONE {result JSON}.
+ *   KILL_JOB  kills that job (its JOB_DONE follows, with signal 9).
+ *   LOCKDOWN  1: kills every running job and refuses new ones; 0: ends it.
+ *   STATUS    answered with STATUS {"lockdown":bool,"running":N,"refused":N,
+ *             "protocol_errors":N}.
+ *   SHUTDOWN  kills every job; spawner_run() returns.
+ * Anything else, or an undecodable datagram, counts as a protocol error
+ * (reported in STATUS) and is otherwise ignored.
+ *
+ * Job I/O: the arguments JSON is the plugin's stdin; stdout and stderr are
+ * captured (at most the policy's max_output, enforced by the supervisor).
+ * The result is the supervisor's result object plus "job_id", "plugin",
+ * "version", "stdout" (the JSON value the plugin printed, or a string with
+ * "stdout_valid_json": false) and "stderr" (array of lines); outputs that
+ * would not fit in one message are replaced by {"truncated": true}.
+ */
+#ifndef STAVILY_AGENT_SPAWNER_H
+#define STAVILY_AGENT_SPAWNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/manifest.h"
+#include "agent/msg.h"
+#include "agent/request.h"
+#include "base/util.h"
+#include "event/event.h"
+#include "sandbox/filter.h"
+#include "sandbox/probe.h"
+#include "sandbox/supervisor.h"
+
+#define SPAWNER_MAX_JOBS 64
+
+struct spawner_job {
+	bool used;
+	char id[MSG_ID_MAX + 1];
+	struct request_plan plan;
+	struct sandbox_filter filter;
+	bool have_filter;
+	struct sandbox_run run;
+	bool running;
+	int out_fd, err_fd;               /* capture files (memfd) */
+};
+
+struct spawner {
+	const struct sandbox_policy *local;  /* borrowed */
+	const char *plugins_dir;             /* borrowed */
+	enum manifest_type type;
+	struct sandbox_probe probe;
+	struct event_log *log;               /* borrowed, may be NULL */
+	size_t max_jobs;                     /* 1..SPAWNER_MAX_JOBS */
+	bool lockdown;
+	uint64_t refused, protocol_errors;
+	struct spawner_job jobs[SPAWNER_MAX_JOBS];
+};
+
+/* Initialise (probes the sandbox layers, no fork).  Returns 0 or -EINVAL. */
+int spawner_init(struct spawner *sp, const struct sandbox_policy *local, const char *plugins_dir,
+    enum manifest_type type, size_t max_jobs, struct event_log *log) WARN_UNUSED;
+
+/*
+ * Handle one decoded message from the worker on `sock`.  Returns 1 after
+ * SHUTDOWN, 0 otherwise, or -errno if replying failed.
+ */
+int spawner_handle(struct spawner *sp, int sock, const struct msg *m) WARN_UNUSED;
+
+/* Advance running jobs (non-blocking); finished ones send JOB_DONE on
+ * `sock`.  Returns 0 or -errno of the send. */
+int spawner_step(struct spawner *sp, int sock) WARN_UNUSED;
+
+/* Number of running jobs. */
+size_t spawner_running(const struct spawner *sp);
+
+/*
+ * The spawner's loop: poll the socket and the running jobs, until SHUTDOWN
+ * or EOF from the worker (or a send that finds it gone).  Kills and reaps
+ * every job before returning.  Returns 0 (SHUTDOWN, EOF) or -errno.
+ */
+int spawner_run(struct spawner *sp, int sock) WARN_UNUSED;
+
+/* Kill and forget every job (no messages). */
+void spawner_free(struct spawner *sp);
+
+#endif
