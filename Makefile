@@ -150,7 +150,7 @@ $(BUILD)/asan/test/%: test/unit/%.c $(ASAN_OBJS) test/unit/harness.h
 	@mkdir -p $(dir $@)
 	$(MSG) ASAN $@
 	$(Q)clang $(ASAN_CFLAGS) -Itest/unit $< $(ASAN_OBJS) $(ASAN_LIBS) -o $@
-asan: $(patsubst test/unit/%.c,$(BUILD)/asan/test/%,$(UNIT_SRCS))
+asan: $(PLUG_BINS) $(patsubst test/unit/%.c,$(BUILD)/asan/test/%,$(UNIT_SRCS))
 	@TEST_ONLY=unit TEST_BIN_DIR=$(BUILD)/asan/test test/run.sh $(BUILD)
 
 # --- fuzzing (libFuzzer) -------------------------------------------------------

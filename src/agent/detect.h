@@ -53,8 +53,8 @@ struct detect_rule {
 	uint64_t window_ms;               /* > 0 */
 };
 
-/* level: 1 WARN, 2 ERROR, 3 CRITICAL (event.h's enum values minus one is
- * not assumed: callers map it). */
+/* Receives each raised event.  `severity`: 1 = WARN, 2 = ERROR (callers
+ * map it onto event.h's levels).  `details` is consumed by the callee. */
 typedef void (*detect_raise_fn)(void *ctx, const char *event, int severity, cJSON *details);
 
 struct detect {

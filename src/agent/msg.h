@@ -113,7 +113,8 @@ int msg_send(int fd, const struct msg *m) WARN_UNUSED;
 
 /*
  * Receive and decode one datagram (blocking unless the descriptor is
- * non-blocking).  Returns 0 with *m filled, -EPIPE on orderly EOF, -EBADMSG
+ * non-blocking).  Returns 0 with *m filled, -EPIPE on orderly EOF (an empty
+ * datagram reads the same; no valid message is empty), -EBADMSG
  * when the datagram was rejected (the reason in *why if non-NULL; the
  * datagram is consumed, the connection stays usable), or -errno.
  */

@@ -338,6 +338,55 @@ privsep_restrict_self(const struct privsep_spec *spec, char err[PRIVSEP_ERR_LEN]
 	return 0;
 }
 
+int
+privsep_restrict_spawner(char err[PRIVSEP_ERR_LEN])
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+	uint64_t eff, prm, inh, keep = PRIVSEP_SPAWNER_CAPS;
+	int cap;
+
+	err[0] = '\0';
+	if (syscall(SYS_capget, &h, d) != 0) {
+		snprintf(err, PRIVSEP_ERR_LEN, "capget: %s", strerror(errno));
+		return -errno;
+	}
+	prm = (uint64_t)d[0].permitted | (uint64_t)d[1].permitted << 32;
+	if (prm & (1ull << 8)) { /* CAP_SETPCAP: we can shape the bounding set */
+		for (cap = 0; cap < 64; cap++) {
+			if (keep & (1ull << cap))
+				continue;
+			if (prctl(PR_CAPBSET_READ, (unsigned long)cap, 0, 0, 0) < 0)
+				break; /* EINVAL: past the last capability */
+			if (prctl(PR_CAPBSET_DROP, (unsigned long)cap, 0, 0, 0) != 0) {
+				snprintf(err, PRIVSEP_ERR_LEN, "dropping capability %d: %s", cap, strerror(errno));
+				return -errno;
+			}
+		}
+	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL) {
+		snprintf(err, PRIVSEP_ERR_LEN, "clearing ambient capabilities: %s", strerror(errno));
+		return -errno;
+	}
+	eff = ((uint64_t)d[0].effective | (uint64_t)d[1].effective << 32) & keep;
+	prm &= keep;
+	inh = 0;
+	d[0].effective = (uint32_t)eff;
+	d[1].effective = (uint32_t)(eff >> 32);
+	d[0].permitted = (uint32_t)prm;
+	d[1].permitted = (uint32_t)(prm >> 32);
+	d[0].inheritable = d[1].inheritable = (uint32_t)inh;
+	if (syscall(SYS_capset, &h, d) != 0) {
+		snprintf(err, PRIVSEP_ERR_LEN, "capset: %s", strerror(errno));
+		return -errno;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+		snprintf(err, PRIVSEP_ERR_LEN, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 /* ---- fork --------------------------------------------------------------- */
 
 static int
@@ -376,17 +425,32 @@ worker_child(const struct privsep_spec *spec, int sock)
 	int fds[PRIVSEP_MAX_FILES], keep[PRIVSEP_MAX_FILES + 1];
 	char err[PRIVSEP_ERR_LEN];
 	size_t i, n = spec->n_read_files;
-	int devnull;
+	int devnull, fd;
 
+	/* If the spawner was started with 0-2 closed, the socket may sit there
+	 * and a file opened below could land there: move the socket up and make
+	 * 0-2 valid first (stdin /dev/null; 1 and 2 /dev/null only if closed). */
+	if (sock < 3) {
+		fd = fcntl(sock, F_DUPFD_CLOEXEC, 3);
+		if (fd < 0)
+			_exit(PRIVSEP_EXIT_RESTRICT);
+		close(sock);
+		sock = fd;
+	}
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0)
+		_exit(PRIVSEP_EXIT_RESTRICT);
+	for (fd = 0; fd < 3; fd++)
+		if ((fd == 0 || fcntl(fd, F_GETFD) < 0) && fd != devnull && dup2(devnull, fd) < 0)
+			_exit(PRIVSEP_EXIT_RESTRICT);
+	if (devnull >= 3)
+		close(devnull);
 	/* Acquire: everything to read later is opened while we still may. */
 	for (i = 0; i < n; i++) {
 		fds[i] = open(spec->read_files[i], O_RDONLY | O_CLOEXEC | O_NOCTTY);
 		keep[i] = fds[i];
 	}
 	keep[n] = sock;
-	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (devnull < 0 || dup2(devnull, 0) < 0)
-		_exit(PRIVSEP_EXIT_RESTRICT);
 	if (close_others(keep, n + 1) != 0) {
 		dprintf(2, "stavily worker: closing inherited descriptors: %s\n", strerror(errno));
 		_exit(PRIVSEP_EXIT_RESTRICT);

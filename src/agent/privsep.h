@@ -97,6 +97,30 @@ int privsep_stop_worker(struct privsep_worker *w, unsigned grace_ms);
 int privsep_restrict_self(const struct privsep_spec *spec, char err[PRIVSEP_ERR_LEN]) WARN_UNUSED;
 
 /*
+ * Restrict the spawner (the parent, after forking the worker) to what
+ * building sandboxes needs.  When it holds capabilities, every capability
+ * outside PRIVSEP_SPAWNER_CAPS is removed from the bounding, effective,
+ * permitted and inheritable sets (and the ambient set is cleared), so a
+ * compromised spawner cannot load modules, use raw sockets, bpf, raw I/O,
+ * change the clock, etc.  Always sets PR_SET_NO_NEW_PRIVS (the spawner only
+ * execs plugins, which must never gain privileges).  Irreversible.
+ * Returns 0 or -errno with a message in `err`.
+ */
+int privsep_restrict_spawner(char err[PRIVSEP_ERR_LEN]) WARN_UNUSED;
+
+/* What the spawner keeps (capability numbers, see capabilities(7)):
+ * CHOWN, DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER, FSETID (state and plugin
+ * files, scratch directories), KILL (plugins under another uid), SETGID,
+ * SETUID, SETPCAP (drop to the plugin's ids and bounding set), NET_ADMIN
+ * (loopback in a new network namespace), SYS_CHROOT (pivot_root), SYS_PTRACE
+ * (pidfd_getfd of the seccomp listener, /proc/PID/mem of a notified
+ * plugin), SYS_ADMIN (namespaces, mounts, Landlock/seccomp setup),
+ * SYS_RESOURCE (rlimits above the soft limits). */
+#define PRIVSEP_SPAWNER_CAPS ((1ull << 0) | (1ull << 1) | (1ull << 2) | (1ull << 3) | \
+    (1ull << 4) | (1ull << 5) | (1ull << 6) | (1ull << 7) | (1ull << 8) | (1ull << 12) | \
+    (1ull << 18) | (1ull << 19) | (1ull << 21) | (1ull << 24))
+
+/*
  * Load the worker's seccomp filter into the calling thread: an allowlist of
  * what TLS/HTTP/JSON/spool code needs (measured with strace; docs/agent.md),
  * socket() only for AF_UNIX/AF_INET/AF_INET6, mmap/mprotect never with

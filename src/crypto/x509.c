@@ -744,10 +744,16 @@ x509_parse(const unsigned char *der, size_t len, struct x509_info *out)
 	if (der_expect(&tbs, DER_INTEGER, &t) || der_check_integer(&t) != DER_OK)
 		return X509_E_DER;
 	/* RFC 5280 4.1.2.2: at most 20 octets of magnitude; the sign octet a
-	 * positive INTEGER may need is not part of the serial's value. */
+	 * positive INTEGER may need is not part of the serial's value.  A
+	 * negative serial is refused: stored as its magnitude octets it would
+	 * collide with a positive one (-255 = ff01 and 65281 = 00ff01 both give
+	 * "ff01"), and revocation is keyed on those octets. */
 	{
 		const unsigned char *sp = t.val;
 		size_t sl = t.len;
+
+		if (sp[0] & 0x80)
+			return X509_E_DER;
 
 		if (sl > 1 && sp[0] == 0) {
 			sp++;

@@ -152,7 +152,8 @@ struct x509_info {
 	size_t tbs_len, sig_len, spki_len, subject_der_len, issuer_der_len;
 };
 
-/* Parse a DER certificate.  Unknown non-critical extensions are skipped;
+/* Parse a DER certificate.  A negative serial number (RFC 5280 4.1.2.2
+ * requires a positive one) is X509_E_DER.  Unknown non-critical extensions are skipped;
  * unknown critical ones fail with X509_E_CRITICAL.  SAN entries of other
  * types than DNS/IP/URI are skipped. */
 int x509_parse(const unsigned char *der, size_t len, struct x509_info *out) WARN_UNUSED;

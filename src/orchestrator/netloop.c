@@ -33,6 +33,7 @@ enum phase { PH_HANDSHAKE, PH_READ, PH_WRITE, PH_CLOSE };
 
 struct listener {
 	const char *name;
+	size_t n_conns;                 /* open connections of this listener */
 	int fd;
 	struct tls_server *tls;
 	const struct http_route *routes;
@@ -70,6 +71,7 @@ struct netloop {
 	size_t n_ls;
 	struct conn *conns;
 	size_t n_conns;
+	size_t n_net;                   /* connections of the TLS (network) listeners */
 	int draining;
 };
 
@@ -128,6 +130,9 @@ static void conn_free(struct netloop *nl, struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	nl->n_conns--;
+	c->l->n_conns--;
+	if (c->l->tls)
+		nl->n_net--;
 	/* requests may carry credentials (Authorization) */
 	if (c->in)
 		explicit_bzero(c->in, c->in_cap);
@@ -282,7 +287,10 @@ static void accept_one(struct netloop *nl, struct listener *l)
 	if (fd < 0)
 		return;
 	addr_text(&ss, src, sizeof(src), peer, sizeof(peer));
-	if (nl->n_conns >= nl->lim.max_conns) {
+	/* the network listeners share max_conns; the admin socket has its own
+	 * small cap, so that a flood from the network cannot lock the
+	 * operator out */
+	if (l->tls ? nl->n_net >= nl->lim.max_conns : l->n_conns >= NETLOOP_ADMIN_MAX_CONNS) {
 		close(fd);
 		if (nl->hooks.on_refused)
 			nl->hooks.on_refused(nl->hooks.arg, src, "total");
@@ -341,6 +349,9 @@ static void accept_one(struct netloop *nl, struct listener *l)
 		nl->conns->prev = c;
 	nl->conns = c;
 	nl->n_conns++;
+	l->n_conns++;
+	if (l->tls)
+		nl->n_net++;
 }
 
 /* Serialize a reply into c->out. */

@@ -17,11 +17,17 @@
  *   body       header complete, body incomplete      limits.body_ms (from the header's end)
  *   write      response not yet accepted by the peer limits.write_ms
  * A connection past its deadline is closed (slowloris-safe: a byte at a
- * time does not extend the header or body deadline).
+ * time does not extend the header or body deadline).  After a response
+ * with "Connection: close" the write side is shut down and the peer's
+ * remaining input is read and dropped for up to 2 s before the close, so
+ * that unread input does not turn the close into a reset that could destroy
+ * the response (RFC 9112 section 9.6).
  *
- * Caps: limits.max_conns over all listeners and limits.max_per_source per
- * source address; a connection over a cap is accepted and closed at once
- * (before any TLS or HTTP work) and reported through on_refused.
+ * Caps: limits.max_conns over the TLS listeners and limits.max_per_source
+ * per source address; the plain (admin) listener has its own cap,
+ * NETLOOP_ADMIN_MAX_CONNS, so that a flood on the network listeners never
+ * locks the operator out.  A connection over a cap is accepted and closed
+ * at once (before any TLS or HTTP work) and reported through on_refused.
  *
  * Handlers (router.h) run synchronously in the loop; ctx->user points to a
  * struct netloop_req that gives the listener's user pointer and the source
@@ -42,6 +48,7 @@
 #define NETLOOP_MAX_LISTENERS 4
 #define NETLOOP_SOURCE_MAX    64     /* address text without port */
 #define NETLOOP_PEER_MAX      80     /* "addr:port" / "[v6]:port" / "unix" */
+#define NETLOOP_ADMIN_MAX_CONNS 64   /* per plain (admin) listener */
 
 struct netloop_limits {
 	size_t max_conns;

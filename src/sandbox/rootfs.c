@@ -23,8 +23,14 @@
 /* Operations: mkdirs for every path component plus the mounts. */
 #define ROOTFS_MAX_OPS 1024
 #define ROOTFS_TMPFS_OPTS "mode=0755,size=1m,nr_inodes=4096"
+/* The job's private /tmp: sticky and world-writable like any /tmp.  Inodes
+ * are capped too (one per 4 KiB of tmp_size, at least 1024): a tmpfs inode
+ * costs kernel memory that `size=` does not count. */
+#define ROOTFS_TMP "/tmp"
+#define ROOTFS_TMP_OPTS_MAX 96
+#define ROOTFS_TMP_MIN_INODES 1024
 
-enum op_kind { OP_MKDIR, OP_MKFILE, OP_BIND, OP_PROC };
+enum op_kind { OP_MKDIR, OP_MKFILE, OP_BIND, OP_PROC, OP_TMPFS };
 
 struct op {
 	enum op_kind kind;
@@ -39,12 +45,14 @@ struct sandbox_rootfs {
 	size_t n;
 	char cwd[PATH_MAX];          /* "" = "/" */
 	uint64_t proc_rights;
+	uint64_t tmp_rights;         /* Landlock rights on the private /tmp */
+	char tmp_opts[ROOTFS_TMP_OPTS_MAX]; /* "" = no private /tmp */
 };
 
 struct bind {
 	char src[PATH_MAX];          /* real path of the source */
 	char dst[PATH_MAX];          /* path inside the sandbox */
-	bool dir, ro;
+	bool dir, ro, tmpfs;         /* tmpfs: the private /tmp, not a bind */
 	unsigned long locked;
 };
 
@@ -159,20 +167,46 @@ depth(const char *p)
 	return d;
 }
 
+/* Parents before children, so that a nested entry lands on top; at equal
+ * depth "/" (shortest) first, so that the private /tmp covers a bound "/". */
 static int
 cmp_depth(const void *a, const void *b)
 {
-	return depth(((const struct bind *)a)->dst) - depth(((const struct bind *)b)->dst);
+	const struct bind *x = a, *y = b;
+	int d = depth(x->dst) - depth(y->dst);
+
+	if (d != 0)
+		return d;
+	if (strlen(x->dst) != strlen(y->dst))
+		return strlen(x->dst) < strlen(y->dst) ? -1 : 1;
+	return strcmp(x->dst, y->dst);
+}
+
+/* True if `path` (a real path) is hidden by the private /tmp: under /tmp
+ * and not under an entry bound on top of it. */
+static bool
+hidden_by_tmp(const struct sandbox_policy *p, bool private_tmp, const char *path)
+{
+	size_t i;
+
+	if (!private_tmp || !under(path, ROOTFS_TMP))
+		return false;
+	for (i = 0; i < p->n_fs; i++)
+		if (strcmp(p->fs[i].path, ROOTFS_TMP) != 0 && under(p->fs[i].path, ROOTFS_TMP) &&
+		    under(path, p->fs[i].path))
+			return false;
+	return true;
 }
 
 int
 sandbox_rootfs_plan(const struct sandbox_policy *p, const char *program, const char *cwd,
-    uint64_t proc_rights, struct sandbox_rootfs **out, char err[SANDBOX_ERR_LEN])
+    uint64_t proc_rights, uint64_t tmp_rights, struct sandbox_rootfs **out,
+    char err[SANDBOX_ERR_LEN])
 {
 	struct sandbox_rootfs *rf = NULL;
 	struct bind *b = NULL;
 	size_t nb = 0, i;
-	bool prog_visible = false;
+	bool prog_visible = false, private_tmp = p->tmp_size != 0;
 	int r = -ENOMEM;
 
 	*out = NULL;
@@ -184,18 +218,32 @@ sandbox_rootfs_plan(const struct sandbox_policy *p, const char *program, const c
 	if (rf->ops == NULL)
 		goto fail;
 	rf->proc_rights = proc_rights;
+	if (private_tmp) {
+		unsigned long long inodes = p->tmp_size / 4096;
+
+		if (inodes < ROOTFS_TMP_MIN_INODES)
+			inodes = ROOTFS_TMP_MIN_INODES;
+		snprintf(rf->tmp_opts, sizeof(rf->tmp_opts), "mode=1777,size=%llu,nr_inodes=%llu",
+		    (unsigned long long)p->tmp_size, inodes);
+		rf->tmp_rights = tmp_rights;
+		snprintf(b[nb].dst, PATH_MAX, "%s", ROOTFS_TMP);
+		b[nb].dir = b[nb].tmpfs = true;
+		nb++;
+	}
 	for (i = 0; i < p->n_fs; i++) {
 		char real[PATH_MAX];
 
-		/* /proc is never bound from the host: the sandbox gets its own. */
-		if (strcmp(p->fs[i].path, "/proc") == 0)
+		/* /proc is never bound from the host: the sandbox gets its own;
+		 * /tmp is the job's private tmpfs when tmp_size is set. */
+		if (strcmp(p->fs[i].path, "/proc") == 0 ||
+		    (private_tmp && strcmp(p->fs[i].path, ROOTFS_TMP) == 0))
 			continue;
 		if ((r = add_bind(b, &nb, p->fs[i].path, !p->fs[i].write)) != 0)
 			goto fail;
 		/* The program is visible if an entry that is not a symlink
-		 * holds its real path. */
+		 * holds its real path, and the private /tmp does not cover it. */
 		if (realpath(p->fs[i].path, real) != NULL && strcmp(real, p->fs[i].path) == 0 &&
-		    under(program, real))
+		    under(program, real) && !hidden_by_tmp(p, private_tmp, program))
 			prog_visible = true;
 	}
 	for (i = 0; i < ARRAY_SIZE(devices); i++)
@@ -203,11 +251,15 @@ sandbox_rootfs_plan(const struct sandbox_policy *p, const char *program, const c
 			goto fail;
 	if (!prog_visible && (r = add_bind(b, &nb, program, true)) != 0)
 		goto fail;
-	/* Parents before children, so that a nested entry lands on top. */
 	qsort(b, nb, sizeof(*b), cmp_depth);
 	for (i = 0; i < nb; i++) {
 		if ((r = push_dirs(rf, b[i].dst, b[i].dir)) != 0)
 			goto fail;
+		if (b[i].tmpfs) {
+			if ((r = push(rf, OP_TMPFS, NULL, b[i].dst, false, 0)) != 0)
+				goto fail;
+			continue;
+		}
 		if (!b[i].dir && (r = push(rf, OP_MKFILE, NULL, b[i].dst, false, 0)) != 0)
 			goto fail;
 		if ((r = push(rf, OP_BIND, b[i].src, b[i].dst, b[i].ro, b[i].locked)) != 0)
@@ -219,7 +271,8 @@ sandbox_rootfs_plan(const struct sandbox_policy *p, const char *program, const c
 		goto fail;
 	if (cwd != NULL)
 		for (i = 0; i < nb; i++)
-			if (b[i].dir && under(cwd, b[i].dst)) {
+			if (b[i].dir && !b[i].tmpfs && under(cwd, b[i].dst) &&
+			    !hidden_by_tmp(p, private_tmp, cwd)) {
 				snprintf(rf->cwd, sizeof(rf->cwd), "%s", cwd);
 				break;
 			}
@@ -247,11 +300,32 @@ struct ll_path_beneath {
 	int32_t parent_fd;
 } __attribute__((packed));
 
+/* Landlock rules are bound to inodes: a filesystem created in the child
+ * (fresh /proc, private /tmp) needs its own rule.  Async-signal-safe. */
+static int
+rule_for(int landlock_fd, const char *path, uint64_t rights)
+{
+	struct ll_path_beneath pb;
+	int fd, r = 0;
+
+	if (rights == 0 || landlock_fd < 0)
+		return 0;
+	fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	pb.allowed_access = rights;
+	pb.parent_fd = fd;
+	if (syscall(445 /* landlock_add_rule */, landlock_fd, 1, &pb, 0) != 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
 int
 sandbox_rootfs_apply(const struct sandbox_rootfs *rf, int landlock_fd)
 {
 	size_t i;
-	int fd;
+	int fd, r;
 
 	if (mount("tmpfs", STAGE, "tmpfs", MS_NOSUID | MS_NODEV, ROOTFS_TMPFS_OPTS) != 0)
 		return -errno;
@@ -284,6 +358,14 @@ sandbox_rootfs_apply(const struct sandbox_rootfs *rf, int landlock_fd)
 			if (mount("proc", o->dst, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
 				return -errno;
 			break;
+		case OP_TMPFS:
+			/* Fresh, size-capped, private to this job: nothing a
+			 * plugin leaves here reaches the host or another job. */
+			if (mount("tmpfs", o->dst, "tmpfs", MS_NOSUID | MS_NODEV, rf->tmp_opts) != 0)
+				return -errno;
+			if ((r = rule_for(landlock_fd, o->dst, rf->tmp_rights)) != 0)
+				return r;
+			break;
 		}
 	}
 	if (syscall(SYS_pivot_root, STAGE, STAGE OLDROOT) != 0)
@@ -293,20 +375,8 @@ sandbox_rootfs_apply(const struct sandbox_rootfs *rf, int landlock_fd)
 	(void)rmdir(OLDROOT);
 	/* Nothing may be created at the top of the new root. */
 	(void)mount(NULL, "/", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL);
-	if (rf->proc_rights != 0 && landlock_fd >= 0) {
-		struct ll_path_beneath pb;
-
-		fd = open("/proc", O_PATH | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		pb.allowed_access = rf->proc_rights;
-		pb.parent_fd = fd;
-		if (syscall(445 /* landlock_add_rule */, landlock_fd, 1, &pb, 0) != 0) {
-			close(fd);
-			return -errno;
-		}
-		close(fd);
-	}
+	if ((r = rule_for(landlock_fd, "/proc", rf->proc_rights)) != 0)
+		return r;
 	if (rf->cwd[0] != '\0' && chdir(rf->cwd) != 0)
 		(void)chdir("/");
 	return 0;

@@ -532,14 +532,19 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
 
 	if (pl.ns_flags & CLONE_NEWNS) {
 		char cwd[PATH_MAX];
-		uint64_t proc_rights = 0;
+		uint64_t proc_rights = 0, tmp_rights = 0;
 		size_t k;
 
-		for (k = 0; k < p->n_fs; k++)
-			if (strcmp(p->fs[k].path, "/proc") == 0 && ruleset >= 0)
+		/* Filesystems created in the child need their own rules; the
+		 * private /tmp gets exactly what a listed "/tmp" grants. */
+		for (k = 0; k < p->n_fs && ruleset >= 0; k++) {
+			if (strcmp(p->fs[k].path, "/proc") == 0)
 				proc_rights = sandbox_landlock_dir_rights(p->fs[k].write, pr->landlock_abi);
+			if (strcmp(p->fs[k].path, "/tmp") == 0)
+				tmp_rights = sandbox_landlock_dir_rights(p->fs[k].write, pr->landlock_abi);
+		}
 		if (sandbox_rootfs_plan(p, c->program, getcwd(cwd, sizeof(cwd)), proc_rights,
-		    &rootfs, err) != 0)
+		    tmp_rights, &rootfs, err) != 0)
 			goto out;
 		pl.rootfs = rootfs;
 	}

@@ -213,34 +213,152 @@ normalise(char *path)
 	*dst = '\0';
 }
 
-/* Best-effort real path for the report: follow symlinks of what exists so
- * that a link in /tmp pointing at /etc/passwd is reported as /etc/passwd. */
-static void
-resolve_for_report(const char *in, char out[PATH_MAX])
+/* Symlinks followed while resolving one reported path (as the kernel's
+ * MAXSYMLINKS). */
+#define RESOLVE_MAX_LINKS 40
+
+/* Open `rel` (a relative path without symlinks, "" = the root itself) below
+ * `rootfd`, one component at a time with O_NOFOLLOW: nothing the plugin
+ * links can lead the walk out of its root.  Returns an O_PATH fd or -errno. */
+static int
+open_in_root(int rootfd, const char *rel)
 {
-	char tmp[2 * PATH_MAX + 2], dir[2 * PATH_MAX + 2], *slash;
+	char comp[NAME_MAX + 1];
+	const char *s = rel, *e;
+	int fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0), next;
+
+	while (fd >= 0 && *s != '\0') {
+		e = strchr(s, '/');
+		if (e == NULL)
+			e = s + strlen(s);
+		if ((size_t)(e - s) > NAME_MAX) {
+			close(fd);
+			return -ENAMETOOLONG;
+		}
+		memcpy(comp, s, (size_t)(e - s));
+		comp[e - s] = '\0';
+		next = openat(fd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = next;
+		s = *e == '/' ? e + 1 : e;
+	}
+	return fd >= 0 ? fd : -errno;
+}
+
+/*
+ * Resolve `in` (absolute, in the plugin's view) the way the kernel would
+ * for the plugin: symlinks are read (never followed by us) and resolved
+ * against the plugin's own root, /proc/PID/root, so that a link in the
+ * job's private /tmp pointing at /etc/passwd is reported as /etc/passwd,
+ * and nothing the plugin creates can make us look at our own files.  The
+ * first missing component ends the walk (the rest is appended lexically).
+ * For reporting only: the plugin may change the tree meanwhile, Landlock
+ * decides the access.  Writes the path (plugin's view) to `out`.
+ */
+static void
+resolve_in_root(int rootfd, const char *in, char out[PATH_MAX])
+{
+	char rest[2 * PATH_MAX + 2], cur[PATH_MAX], target[PATH_MAX], tmp[2 * PATH_MAX + 2];
+	size_t curlen = 0, len;
+	int links = 0, fd;
+	struct stat st;
+	ssize_t n;
+
+	len = strnlen(in, sizeof(rest) - 1);
+	memcpy(rest, in, len);
+	rest[len] = '\0';
+	cur[0] = '\0';
+	while (rest[0] != '\0') {
+		char *s = rest, *e;
+		size_t cl;
+
+		while (*s == '/')
+			s++;
+		if (*s == '\0')
+			break;
+		e = strchr(s, '/');
+		cl = e != NULL ? (size_t)(e - s) : strlen(s);
+		if (cl == 1 && s[0] == '.') {
+			memmove(rest, s + 1, strlen(s + 1) + 1);
+			continue;
+		}
+		if (cl == 2 && s[0] == '.' && s[1] == '.') {
+			/* `cur` holds no symlink: its lexical parent is the real
+			 * one; ".." at the root stays at the root. */
+			char *slash = strrchr(cur, '/');
+
+			curlen = slash != NULL ? (size_t)(slash - cur) : 0;
+			cur[curlen] = '\0';
+			memmove(rest, s + 2, strlen(s + 2) + 1);
+			continue;
+		}
+		if (curlen + 1 + cl >= sizeof(cur))
+			break;
+		if (curlen > 0)
+			cur[curlen++] = '/';
+		memcpy(cur + curlen, s, cl);
+		curlen += cl;
+		cur[curlen] = '\0';
+		memmove(rest, s + cl, strlen(s + cl) + 1);
+		fd = open_in_root(rootfd, cur);
+		if (fd < 0)
+			break; /* missing (or unreadable): the rest is lexical */
+		if (fstatat(fd, "", &st, AT_EMPTY_PATH) != 0 || !S_ISLNK(st.st_mode)) {
+			close(fd);
+			continue;
+		}
+		n = readlinkat(fd, "", target, sizeof(target) - 1);
+		close(fd);
+		if (n <= 0 || ++links > RESOLVE_MAX_LINKS)
+			break; /* the kernel fails this lookup too (ELOOP) */
+		target[n] = '\0';
+		/* Drop the link from cur; an absolute target restarts at the root. */
+		{
+			char *slash = strrchr(cur, '/');
+
+			curlen = slash != NULL ? (size_t)(slash - cur) : 0;
+			cur[curlen] = '\0';
+		}
+		if (target[0] == '/') {
+			curlen = 0;
+			cur[0] = '\0';
+		}
+		if (snprintf(tmp, sizeof(tmp), "%s%s%s", target, rest[0] != '\0' ? "/" : "", rest) >=
+		    (int)sizeof(tmp))
+			break;
+		memcpy(rest, tmp, strlen(tmp) + 1);
+	}
+	snprintf(tmp, sizeof(tmp), "/%s/%s", cur, rest);
+	normalise(tmp);
+	len = strnlen(tmp, PATH_MAX - 1);
+	while (len > 1 && tmp[len - 1] == '/')
+		len--; /* "/etc/passwd/" and "/etc/passwd" name one file */
+	memcpy(out, tmp, len);
+	out[len] = '\0';
+}
+
+/* Path to report for `in` (absolute, plugin's view) of task `pid`. */
+static void
+resolve_for_report(pid_t pid, const char *in, char out[PATH_MAX])
+{
+	char tmp[2 * PATH_MAX + 2], root[64];
 	size_t len = strnlen(in, sizeof(tmp) - 1);
+	int rootfd;
 
 	memcpy(tmp, in, len);
 	tmp[len] = '\0';
 	normalise(tmp);
-	/* /proc/self and friends would resolve to *our* process: keep /proc
-	 * paths as the plugin wrote them. */
+	/* /proc/self and friends name the *reader*: keep /proc paths as the
+	 * plugin wrote them. */
 	if (strncmp(tmp, "/proc/", 6) == 0 || strcmp(tmp, "/proc") == 0)
 		goto lexical;
-	if (realpath(tmp, out) != NULL)
-		return;
-	memcpy(dir, tmp, sizeof(dir));
-	slash = strrchr(dir, '/');
-	if (slash != NULL && slash != dir) {
-		*slash = '\0';
-		if (realpath(dir, out) != NULL &&
-		    strlen(out) + strlen(slash + 1) + 2 < PATH_MAX) {
-			strcat(out, "/");
-			strcat(out, slash + 1);
-			return;
-		}
-	}
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
+	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		goto lexical;
+	resolve_in_root(rootfd, tmp, out);
+	close(rootfd);
+	return;
 lexical:
 	len = strnlen(tmp, PATH_MAX - 1);
 	memcpy(out, tmp, len);
@@ -319,13 +437,17 @@ check_fs_arg(struct sandbox_run *r, const struct seccomp_notif *req, const struc
 			snprintf(link, sizeof(link), "/proc/%d/cwd", (int)req->pid);
 		else
 			snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)req->pid, a->dirfd);
+		/* The base directory's path in the plugin's view: the kernel
+		 * renders it from the plugin's mount namespace root when ours
+		 * cannot reach it.  Anything but a path (a socket, a pipe) is
+		 * not reported. */
 		n = readlink(link, base, sizeof(base) - 1);
-		if (n <= 0)
+		if (n <= 0 || base[0] != '/')
 			return false;
 		base[n] = '\0';
 		snprintf(full, sizeof(full), "%s/%s", base, raw);
 	}
-	resolve_for_report(full, real);
+	resolve_for_report((pid_t)req->pid, full, real);
 	if (sandbox_landlock_path_allowed(r->p, r->c.program, real, a->write))
 		return false;
 	d = cJSON_CreateObject();

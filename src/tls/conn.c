@@ -458,7 +458,7 @@ int tls_conn_client(struct tls_client *cl, int fd, struct tls_conn **out,
 {
 	struct tls_conn *c;
 	br_ssl_engine_context *eng;
-	int resume;
+	int resume, is_ip;
 
 	*out = NULL;
 	if (fail)
@@ -495,7 +495,10 @@ int tls_conn_client(struct tls_client *cl, int fd, struct tls_conn **out,
 	resume = cl->resume && cl->have_session;
 	if (resume)
 		br_ssl_engine_set_session_parameters(eng, &cl->session);
-	if (!br_ssl_client_reset(&c->u.cl, cl->server_name, resume)) {
+	/* An IP literal is neither sent as SNI nor matched by BearSSL (which
+	 * knows dNSName SANs only): the verifier matches iPAddress SANs. */
+	is_ip = tls_verifier_set_server_name(&c->ver, cl->server_name);
+	if (!br_ssl_client_reset(&c->u.cl, is_ip ? NULL : cl->server_name, resume)) {
 		set_failure(c, br_ssl_engine_last_error(eng), EIO);
 		goto fail;
 	}
@@ -715,6 +718,11 @@ int tls_conn_established(const struct tls_conn *c)
 int tls_conn_resumed(const struct tls_conn *c)
 {
 	return c->resumed;
+}
+
+const char *tls_conn_sni(const struct tls_conn *c)
+{
+	return c->server ? br_ssl_engine_get_server_name(c->eng) : "";
 }
 
 const char *tls_conn_identity(const struct tls_conn *c)

@@ -194,6 +194,9 @@ int tls_conn_resumed(const struct tls_conn *c);
 /* The peer's identity (URI SAN of its certificate, "" if none; on a resumed
  * server session the identity stored with the session). */
 const char *tls_conn_identity(const struct tls_conn *c);
+/* Server side: the server name the client sent (SNI), "" if none; "" on
+ * client connections. */
+const char *tls_conn_sni(const struct tls_conn *c);
 /* The last verification result (reason, serial, expiry). */
 const struct tls_verify_result *tls_conn_verify_result(const struct tls_conn *c);
 /* The failure, valid after a -EPROTO/-ETIMEDOUT/... return. */

@@ -1,6 +1,7 @@
 /* see verify.h */
 #include "tls/verify.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,15 +140,22 @@ static void v_start_chain(const br_x509_class **ctx, const char *server_name)
 	v->leaf_bad = 0;
 	v->any_not_yet = v->any_expired = 0;
 	v->cert_extra = 0;
+	v->decided = 0;
+	v->ip_ok = 0;
+	/* As the verifier of a server certificate we must have a name to check:
+	 * BearSSL silently skips the check when it gets none. */
+	v->no_name = t->peer_role == TLS_PEER_SERVER && v->expect_ip_len == 0 &&
+	    (server_name == NULL || server_name[0] == '\0');
 	v->now = t->now ? (int64_t)t->now() : (int64_t)time(NULL);
 	/* br_x509_minimal_init_full resets everything, including the time:
 	 * re-initialise per chain so no state leaks between handshakes. */
 	br_x509_minimal_init_full(&v->minimal, t->anchors.ta, t->anchors.n);
 	x509_br_time(v->now, &days, &secs);
 	br_x509_minimal_set_time(&v->minimal, days, secs);
-	/* Hostname checking only makes sense when we are the client. */
+	/* Hostname checking only makes sense when we are the client; an IP
+	 * literal is matched against iPAddress SANs by us (end_cert). */
 	v->minimal.vtable->start_chain(&v->minimal.vtable,
-	    t->peer_role == TLS_PEER_SERVER ? server_name : NULL);
+	    t->peer_role == TLS_PEER_SERVER && v->expect_ip_len == 0 ? server_name : NULL);
 }
 
 static void v_start_cert(const br_x509_class **ctx, uint32_t length)
@@ -249,6 +257,12 @@ static void v_end_cert(const br_x509_class **ctx)
 		v->leaf_eku_ok = info->has_eku && (info->eku & want);
 		for (size_t i = 0; i < info->sans.n; i++) {
 			const struct x509_san *s = &info->sans.san[i];
+			if (s->type == X509_SAN_IP && v->expect_ip_len != 0 &&
+			    s->len == v->expect_ip_len && memcmp(s->val, v->expect_ip, s->len) == 0)
+				v->ip_ok = 1;
+		}
+		for (size_t i = 0; i < info->sans.n; i++) {
+			const struct x509_san *s = &info->sans.san[i];
 			if (s->type == X509_SAN_URI && s->len <= TLS_MAX_IDENTITY) {
 				memcpy(v->res.identity, s->val, s->len);
 				v->res.identity[s->len] = '\0';
@@ -273,6 +287,7 @@ static unsigned finish(struct tls_verifier *v, int reason, int err)
 {
 	v->res.reason = reason;
 	v->res.br_err = err;
+	v->decided = 1;
 	return (unsigned)err;
 }
 
@@ -297,6 +312,8 @@ static unsigned v_end_chain(const br_x509_class **ctx)
 		return finish(v, TLS_VR_HOSTNAME_MISMATCH, (int)err);
 	if (err != 0)
 		return finish(v, TLS_VR_BAD_CERTIFICATE, (int)err);
+	if (v->no_name || (v->expect_ip_len != 0 && !v->ip_ok))
+		return finish(v, TLS_VR_HOSTNAME_MISMATCH, BR_ERR_X509_BAD_SERVER_NAME);
 	/* BearSSL accepted the chain; now our own checks. */
 	if (v->leaf_bad)
 		return finish(v, TLS_VR_BAD_CERTIFICATE, TLS_ERR_BAD_CERT);
@@ -315,7 +332,10 @@ static const br_x509_pkey *v_get_pkey(const br_x509_class *const *ctx, unsigned 
 {
 	const struct tls_verifier *v = (const struct tls_verifier *)(const void *)ctx;
 
-	if (v->res.reason != TLS_VR_OK || !v->invoked)
+	/* Only a chain end_chain() accepted: BearSSL's own get_pkey also
+	 * answers after NOT_TRUSTED, and before end_chain once an anchor
+	 * verified a certificate (pins, EKU, revocation not yet checked). */
+	if (!v->invoked || !v->decided || v->res.reason != TLS_VR_OK)
 		return NULL;
 	return v->minimal.vtable->get_pkey(&v->minimal.vtable, usages);
 }
@@ -336,6 +356,26 @@ void tls_verifier_init(struct tls_verifier *v, const struct tls_trust *trust)
 	v->vtable = &verifier_vtable;
 	v->trust = trust;
 	br_x509_minimal_init_full(&v->minimal, trust->anchors.ta, trust->anchors.n);
+}
+
+int tls_verifier_set_server_name(struct tls_verifier *v, const char *name)
+{
+	unsigned char a[16];
+
+	v->expect_ip_len = 0;
+	if (name == NULL)
+		return 0;
+	if (inet_pton(AF_INET, name, a) == 1) {
+		memcpy(v->expect_ip, a, 4);
+		v->expect_ip_len = 4;
+		return 1;
+	}
+	if (inet_pton(AF_INET6, name, a) == 1) {
+		memcpy(v->expect_ip, a, 16);
+		v->expect_ip_len = 16;
+		return 1;
+	}
+	return 0;
 }
 
 void tls_verifier_release(struct tls_verifier *v)

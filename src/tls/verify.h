@@ -21,7 +21,14 @@
  *   - a revocation callback on the leaf's serial;
  *   - extraction of the leaf's URI SAN (the agent identity);
  *   - one distinct, named reason per failure (BearSSL reports expired and
- *     not-yet-valid with the same code; we tell them apart from the dates).
+ *     not-yet-valid with the same code; we tell them apart from the dates);
+ *   - IP-literal server names (https://10.0.0.5/): BearSSL matches the name
+ *     against dNSName SANs only, so an IP would fail against an iPAddress
+ *     SAN and could pass against a dNSName spelled "10.0.0.5".  For an IP
+ *     literal we disable BearSSL's name check and require an iPAddress SAN
+ *     with the same octets (RFC 6125 6.2.1; RFC 5280 4.2.1.6);
+ *   - fail closed: the peer's key (get_pkey) is handed to the engine only
+ *     after end_chain() has decided OK for this very chain.
  *
  * Each certificate is buffered (up to TLS_VERIFY_MAX_CERT bytes, heap,
  * freed at end_cert) so that it can be parsed with crypto/x509.h.  Nothing is
@@ -128,10 +135,24 @@ struct tls_verifier {
 	int cert_extra;                    /* sent after the chain reached an anchor:
 	                                      ignored by BearSSL, so by us too */
 	int64_t now;
+	int decided;                       /* end_chain ran for the current chain */
+	unsigned char expect_ip[16];       /* IP-literal server name, raw octets */
+	size_t expect_ip_len;              /* 0: the name (if any) is a DNS name */
+	int ip_ok;                         /* the leaf has that iPAddress SAN */
+	int no_name;                       /* server certificate but no name to check */
 };
 
 /* Prepare `v` for use with `trust` (which must outlive it). */
 void tls_verifier_init(struct tls_verifier *v, const struct tls_trust *trust);
+
+/*
+ * Tell the verifier which server name the client expects (client side; the
+ * engine passes the same name to start_chain).  Returns 1 if `name` is an
+ * IPv4/IPv6 literal: the caller must then give the engine NULL as the server
+ * name (no SNI: RFC 6066 3 forbids literal addresses there), and the
+ * verifier matches iPAddress SANs itself.  Returns 0 for a DNS name.
+ */
+int tls_verifier_set_server_name(struct tls_verifier *v, const char *name);
 
 /* Release what a handshake interrupted mid-certificate left behind. */
 void tls_verifier_release(struct tls_verifier *v);

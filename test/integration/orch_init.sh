@@ -59,3 +59,25 @@ check_exit "run without a CA in the state dir exits 1" 1 "$S" orchestrator run -
 grep -q "orchestrator init" "$TMP/.out" && ok "and says to run init" || fail "and says to run init" "$(cat "$TMP/.out")"
 printf 'orchestrator:\n  listen_enroll: "nohost"\n' > bad.yaml
 check_exit "run with an invalid listen address exits 78" 78 "$S" orchestrator run -c bad.yaml
+
+# --- unprivileged: init and run as uid 65534; the admin socket keeps other users out --
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+mkdir -p nb && chown 65534:65534 nb
+as_nobody "$S" orchestrator init -d "$TMP/nb/s" --name localhost >/dev/null 2>nb.err \
+    && ok "init as uid 65534" || fail "init as uid 65534" "$(cat nb.err)"
+as_nobody "$S" orchestrator run -c "$TMP/nb/s/orchestrator.yaml" \
+    --set orchestrator.listen_enroll=127.0.0.1:$(free_port) \
+    --set orchestrator.listen_agent=127.0.0.1:$(free_port) 2>nb.run &
+pid=$!
+for i in $(seq 1 100); do [ -S nb/s/admin.sock ] && break; sleep 0.05; done
+[ "$(stat -c '%a %u' nb/s/admin.sock 2>&1)" = "600 65534" ] && ok "admin socket 0600, owned by the orchestrator's uid" \
+    || fail "admin socket 0600, owned by the orchestrator's uid" "$(stat -c '%a %u' nb/s/admin.sock 2>&1) $(cat nb.run)"
+check "ctl as the same uid works" as_nobody "$S" ctl -S "$TMP/nb/s/admin.sock" tenant add t1
+chmod 755 nb nb/s   # let another uid reach the socket file itself
+check_exit "ctl as another uid is refused by the socket permissions" 1 \
+    setpriv --reuid=65533 --regid=65533 --clear-groups "$S" ctl -S "$TMP/nb/s/admin.sock" tenant list
+grep -q "Permission denied" "$TMP/.out" && ok "refusal is EACCES" || fail "refusal is EACCES" "$(cat "$TMP/.out")"
+kill -TERM $pid
+for i in $(seq 1 100); do kill -0 $pid 2>/dev/null || break; sleep 0.05; done
+kill -0 $pid 2>/dev/null && { kill -9 $pid; fail "unprivileged orchestrator stops on SIGTERM"; } || ok "unprivileged orchestrator stops on SIGTERM"
+wait $pid 2>/dev/null

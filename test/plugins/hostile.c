@@ -27,6 +27,7 @@
  * bpf perf_event_open userfaultfd keyctl kexec_load init_module personality
  * connect ADDR PORT modify_ldt seccomp prctl-seccomp kill [PID...] tiocsti int80 x32
  * alloc MB spin forkbomb flood [MB] bigfile MB [PATH] fds parent-proc [PID]
+ * scratch PATH (well-behaved: write, read back, "scratch: ok") symlink-rel DIR
  * exit N segv escaped-exec bench KIND N.
  */
 #define _GNU_SOURCE /* CLONE_*, syscall numbers, F_* */
@@ -777,6 +778,54 @@ mode_link(int argc, char **argv, int hard)
 	return finish();
 }
 
+/* The link escape through a *relative* path: the supervisor must resolve it
+ * from the plugin's working directory in the plugin's own root. */
+static int
+mode_symlink_rel(int argc, char **argv)
+{
+	char name[64];
+	long r;
+
+	if (argc < 3) {
+		say("usage: hostile symlink-rel DIR");
+		return EXIT_USAGE;
+	}
+	if (chdir(argv[2]) != 0) {
+		say("symlink-rel: chdir(%s): %s", argv[2], errname(errno));
+		return EXIT_SETUP;
+	}
+	snprintf(name, sizeof(name), "sb-rellink-%d", (int)getpid());
+	r = syscall(SYS_symlink, "/etc/passwd", name);
+	say("symlink(/etc/passwd, %s): %s", name, r < 0 ? errname(errno) : "created");
+	try_read("via relative symlink", name);
+	if (r >= 0)
+		unlink(name);
+	return finish();
+}
+
+/* Well-behaved: create PATH, write, read it back (the private /tmp works). */
+static int
+mode_scratch(int argc, char **argv)
+{
+	char buf[32];
+	ssize_t n;
+	int fd;
+
+	if (argc < 3) {
+		say("usage: hostile scratch PATH");
+		return EXIT_USAGE;
+	}
+	fd = open(argv[2], O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0 || write(fd, "scratch\n", 8) != 8 || lseek(fd, 0, SEEK_SET) != 0 ||
+	    (n = read(fd, buf, sizeof(buf))) != 8 || memcmp(buf, "scratch\n", 8) != 0) {
+		say("scratch: %s: %s", argv[2], errname(errno));
+		return EXIT_SETUP;
+	}
+	close(fd);
+	say("scratch: ok");
+	return EXIT_HELD;
+}
+
 static int
 mode_parent_proc(int argc, char **argv)
 {
@@ -984,6 +1033,8 @@ main(int argc, char **argv)
 	if (!strcmp(m, "write")) return mode_write(argc, argv);
 	if (!strcmp(m, "symlink")) return mode_link(argc, argv, 0);
 	if (!strcmp(m, "hardlink")) return mode_link(argc, argv, 1);
+	if (!strcmp(m, "symlink-rel")) return mode_symlink_rel(argc, argv);
+	if (!strcmp(m, "scratch")) return mode_scratch(argc, argv);
 	if (!strcmp(m, "mount")) return mode_mount();
 	if (!strcmp(m, "unshare")) return mode_unshare();
 	if (!strcmp(m, "setns")) return mode_setns();

@@ -303,6 +303,13 @@ test_request_loosen_refused(void)
 	expect_refused("sandbox.user=1000:1000", "user");
 	expect_refused("no_such_key=1", "unknown");
 	expect_refused("memory_limit=lots", "memory_limit");
+	/* kill stays kill; an allowlist stays an allowlist */
+	{
+		char serr[SANDBOX_ERR_LEN];
+		CHECK_EQ_INT(sandbox_policy_set(&local, "on_violation=kill", serr), 0);
+		expect_refused("on_violation=deny", "on_violation");
+		CHECK_EQ_INT(sandbox_policy_set(&local, "on_violation=deny", serr), 0);
+	}
 	/* a manifest cannot loosen either */
 	CHECK_EQ_INT(check_req("greedy", "{}", NULL, NULL, NULL, err, &plan), REQUEST_E_LIMITS);
 	CHECK(strstr(err, "memory_limit") != NULL);

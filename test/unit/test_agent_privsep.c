@@ -331,6 +331,54 @@ test_worker_ptrace_killed(void)
 	killed_by_sigsys(ptrace_main);
 }
 
+/* Started with stdin/stdout/stderr closed: the socket and the pre-opened
+ * file must not be confused with 0-2. */
+static int
+fd_main(int sock, const int *fds, size_t n, void *arg)
+{
+	char buf[64];
+	int ok = sock >= 3 && n == 1 && fds[0] >= 3 && read(fds[0], buf, sizeof(buf)) > 0 &&
+	    fcntl(0, F_GETFD) >= 0 && fcntl(1, F_GETFD) >= 0 && fcntl(2, F_GETFD) >= 0;
+
+	send_status(sock, ok ? "{\"fds\":\"ok\"}" : "{\"fds\":\"bad\"}");
+	return 0;
+}
+
+static void
+test_worker_closed_stdio(void)
+{
+	pid_t pid;
+	int st;
+
+	fflush(stdout);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		struct privsep_spec s;
+		struct privsep_worker w;
+		char err[PRIVSEP_ERR_LEN];
+		struct msg m;
+		int ok;
+
+		close(0);
+		close(1);
+		close(2);
+		base_spec(&s, fd_main);
+		s.read_files[0] = "/etc/hostname";
+		s.n_read_files = 1;
+		if (privsep_start_worker(&s, &w, err) != 0)
+			_exit(91);
+		ok = msg_recv(w.sock, &m, NULL) == 0 && m.type == MSG_STATUS &&
+		    strcmp(m.text, "{\"fds\":\"ok\"}") == 0;
+		msg_free(&m);
+		st = privsep_stop_worker(&w, 2000);
+		_exit(ok && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 92);
+	}
+	CHECK_EQ_INT(waitpid(pid, &st, 0), pid);
+	CHECK(WIFEXITED(st));
+	CHECK_EQ_INT(WEXITSTATUS(st), 0);
+}
+
 /* A root worker identity is refused. */
 static void
 test_worker_uid0_refused(void)
@@ -521,6 +569,7 @@ main(void)
 	RUN(test_worker_fork_killed);
 	RUN(test_worker_ptrace_killed);
 	RUN(test_worker_uid0_refused);
+	RUN(test_worker_closed_stdio);
 	RUN(test_spawner_rejects_garbage);
 	RUN(test_worker_does_its_work);
 	{

@@ -23,6 +23,7 @@
 #include "harness.h"
 
 static char dir[64], state[64], digest[80];
+static int spawner_root;  /* set before the worker forks; it inherits it */
 
 /* Plugin mode: echo the arguments inside a result object. */
 static int
@@ -119,6 +120,7 @@ setup(void)
 /* ---- the worker side (restricted) ---- */
 
 static int failures;
+static char last_text[MSG_TEXT_MAX + 1];
 
 #define WCHECK(expr) do { if (!(expr)) { printf("  worker: %s:%d: %s\n", __FILE__, __LINE__, #expr); failures++; } } while (0)
 
@@ -161,6 +163,9 @@ expect(int sock, enum msg_type type, const char *id, const char *needle)
 	}
 	if (type == MSG_JOB_STARTED)
 		WCHECK(m.pid > 1);
+	if (getenv("AGENT_TEST_VERBOSE") != NULL && m.text != NULL)
+		printf("  %s\n", m.text);
+	snprintf(last_text, sizeof(last_text), "%s", m.text ? m.text : "");
 	msg_free(&m);
 }
 
@@ -174,6 +179,12 @@ client_main(int sock, const int *fds, size_t n, void *arg)
 	run_job(sock, "job-1", "echo-plugin", NULL, "memory_limit=128MB");
 	expect(sock, MSG_JOB_STARTED, "job-1", NULL);
 	expect(sock, MSG_JOB_DONE, "job-1", "\"stdout\":{\"echo\":{\"x\":1}}");
+	/* every layer applied although the spawner itself is restricted */
+	WCHECK(strstr(last_text, "\"seccomp\":true,\"seccomp_user_notif\":true") != NULL);
+	WCHECK(strstr(last_text, "\"no_new_privs\":true,\"capabilities_dropped\":true") != NULL);
+	WCHECK(strstr(last_text, "\"exit_code\":0") != NULL);
+	if (spawner_root) /* namespaces need privilege here */
+		WCHECK(strstr(last_text, "\"namespaces\":[\"ipc\",\"uts\",\"net\",\"mount\",\"pid\"]") != NULL);
 	/* a request that loosens the local policy */
 	run_job(sock, "job-2", "echo-plugin", NULL, "memory_limit=4GB");
 	expect(sock, MSG_JOB_REFUSED, "job-2", "memory_limit would loosen");
@@ -278,18 +289,58 @@ test_worker_eof(void)
 	CHECK(spawner_init(&sp, &local, dir, MANIFEST_ACTION, SPAWNER_MAX_JOBS + 1, NULL) != 0);
 }
 
+/* The spawner restricted itself (main() did, before the other tests, so
+ * they ran in the production shape): read back from /proc/self/status. */
+static void
+test_spawner_restricted(void)
+{
+	char line[256], v[64] = "", bnd[64] = "", eff[64] = "";
+	FILE *f = fopen("/proc/self/status", "r");
+	unsigned long long b = 0, e = 0;
+
+	CHECK(f != NULL);
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "NoNewPrivs: %63s", v) == 1)
+			continue;
+		if (sscanf(line, "CapBnd: %63s", bnd) == 1)
+			continue;
+		(void)sscanf(line, "CapEff: %63s", eff);
+	}
+	if (f != NULL)
+		fclose(f);
+	CHECK_EQ_STR(v, "1");
+	b = strtoull(bnd, NULL, 16);
+	e = strtoull(eff, NULL, 16);
+	if (geteuid() == 0) {
+		CHECK(b != 0);
+		CHECK_EQ_INT(b & ~(unsigned long long)PRIVSEP_SPAWNER_CAPS, 0);
+		CHECK_EQ_INT(e & ~(unsigned long long)PRIVSEP_SPAWNER_CAPS, 0);
+		CHECK(e & (1ull << 21)); /* CAP_SYS_ADMIN kept for sandboxes */
+	} else {
+		CHECK_EQ_INT(e, 0);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
+	char perr[PRIVSEP_ERR_LEN];
 	char cmd[200];
 
 	(void)argc;
 	if (argv[0] != NULL && strcmp(argv[0], "echo-plugin") == 0)
 		return plugin_main();
+	spawner_root = geteuid() == 0;
 	if (setup() != 0) {
 		printf("FAIL - setup\n");
 		return 1;
 	}
+	/* the production shape: the spawner keeps only what sandboxes need */
+	if (privsep_restrict_spawner(perr) != 0) {
+		printf("FAIL - restrict spawner: %s\n", perr);
+		return 1;
+	}
+	RUN(test_spawner_restricted);
 	RUN(test_split_end_to_end);
 	RUN(test_worker_eof);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", dir, state);

@@ -995,6 +995,157 @@ static void test_http_over_tls(void)
 	tls_client_free(&cl);
 }
 
+/* ---- review fixes ----------------------------------------------------------- */
+
+/* A server leaf with exactly the SANs given ("ip:" or "dns:" prefixed). */
+static int make_server_sans(struct pemkey *p, const char *const *names, size_t n)
+{
+	struct x509_sans sans;
+	memset(&sans, 0, sizeof(sans));
+	for (size_t i = 0; i < n; i++) {
+		int r = strncmp(names[i], "ip:", 3) == 0 ? x509_sans_add_ip(&sans, names[i] + 3) :
+		    x509_sans_add_dns(&sans, names[i] + 4);
+		if (r)
+			return -1;
+	}
+	if (key_generate(&p->k))
+		return -1;
+	struct x509_issue_req req = { .profile = X509_PROFILE_SERVER, .cn = "orchestrator",
+		.pub = p->k.pub, .sans = &sans };
+	x509_validity(t0, 90, &req.not_before, &req.not_after);
+	if (x509_issue_leaf(&ca1.k, ca1.der, ca1.der_len, &req, &p->der, &p->der_len) ||
+	    pem_encode("CERTIFICATE", p->der, p->der_len, &p->cert, &p->cert_len) ||
+	    key_to_pem(&p->k, &p->key, &p->key_len))
+		return -1;
+	return 0;
+}
+
+/* The client connects to `name`; returns 1 if both sides completed. */
+static int connect_named(const struct tls_creds *srv_creds, const char *name, char *sni,
+    size_t sni_len, int *reason)
+{
+	static struct tls_client cl;
+	static struct tls_server sv;
+	struct pair p;
+	int ok;
+	fake_now = t0;
+	tls_client_init(&cl, &tr_client, &c_cli, name);
+	if (tls_server_init(&sv, &tr_server, srv_creds, 4) != 0 || pair_run(&cl, &sv, &p) != 0)
+		return -1;
+	ok = ok_pair(&p);
+	*reason = p.c ? tls_conn_failure(p.c)->verify_reason : -1;
+	if (sni)
+		snprintf(sni, sni_len, "%s", p.s ? tls_conn_sni(p.s) : "?");
+	pair_free(&p);
+	tls_server_free(&sv);
+	tls_client_free(&cl);
+	return ok;
+}
+
+/* An IP-literal server name must match an iPAddress SAN (BearSSL matches
+ * dNSName only), must not match a dNSName spelled like the address, and is
+ * not sent as SNI (RFC 6066 3). */
+static void test_ip_literal_server_name(void)
+{
+	static struct pemkey ip4, ip6, dnsip;
+	static struct tls_creds c_ip4, c_ip6, c_dnsip;
+	static const char *const n4[] = { "ip:127.0.0.1", "dns:localhost" };
+	static const char *const n6[] = { "ip:::1" };
+	static const char *const nd[] = { "dns:127.0.0.1" };
+	char sni[300];
+	int reason = -1;
+	CHECK_EQ_INT(make_server_sans(&ip4, n4, 2), 0);
+	CHECK_EQ_INT(make_server_sans(&ip6, n6, 1), 0);
+	CHECK_EQ_INT(make_server_sans(&dnsip, nd, 1), 0);
+	CHECK_EQ_INT(creds_of(&c_ip4, &ip4), 0);
+	CHECK_EQ_INT(creds_of(&c_ip6, &ip6), 0);
+	CHECK_EQ_INT(creds_of(&c_dnsip, &dnsip), 0);
+
+	CHECK_EQ_INT(connect_named(&c_ip4, "127.0.0.1", sni, sizeof(sni), &reason), 1);
+	CHECK_EQ_STR(sni, "");
+	CHECK_EQ_INT(connect_named(&c_ip4, "localhost", sni, sizeof(sni), &reason), 1);
+	CHECK_EQ_STR(sni, "localhost");
+	CHECK_EQ_INT(connect_named(&c_ip4, "127.0.0.2", NULL, 0, &reason), 0);
+	CHECK_EQ_STR(tls_verify_reason_name(reason), "hostname_mismatch");
+	CHECK_EQ_INT(connect_named(&c_ip6, "::1", NULL, 0, &reason), 1);
+	CHECK_EQ_INT(connect_named(&c_ip6, "::2", NULL, 0, &reason), 0);
+	CHECK_EQ_STR(tls_verify_reason_name(reason), "hostname_mismatch");
+	/* the v4 address does not match a v6 SAN and vice versa */
+	CHECK_EQ_INT(connect_named(&c_ip6, "127.0.0.1", NULL, 0, &reason), 0);
+	CHECK_EQ_INT(connect_named(&c_ip4, "::1", NULL, 0, &reason), 0);
+	/* dNSName "127.0.0.1" is not an address (RFC 6125 6.2.1) */
+	CHECK_EQ_INT(connect_named(&c_dnsip, "127.0.0.1", NULL, 0, &reason), 0);
+	CHECK_EQ_STR(tls_verify_reason_name(reason), "hostname_mismatch");
+	/* case-insensitive DNS names still match, a trailing dot does not */
+	CHECK_EQ_INT(connect_named(&c_ip4, "LocalHost", NULL, 0, &reason), 1);
+	CHECK_EQ_INT(connect_named(&c_ip4, "localhost.", NULL, 0, &reason), 0);
+	tls_creds_free(&c_ip4);
+	tls_creds_free(&c_ip6);
+	tls_creds_free(&c_dnsip);
+}
+
+/* Drive the verifier by hand as the engine would. */
+static void feed_cert(struct tls_verifier *v, const unsigned char *der, size_t len)
+{
+	v->vtable->start_cert(&v->vtable, (uint32_t)len);
+	v->vtable->append(&v->vtable, der, len);
+	v->vtable->end_cert(&v->vtable);
+}
+
+/* The peer key is released only after end_chain() accepted the chain:
+ * BearSSL's own get_pkey answers as soon as an anchor verified a certificate
+ * (and after NOT_TRUSTED), before our pin, EKU and revocation checks. */
+static void test_verifier_decides_before_key(void)
+{
+	static struct tls_verifier v;
+	static struct tls_trust wrongpin;
+	unsigned usages = 0;
+	fake_now = t0;
+	tls_verifier_init(&v, &tr_client);
+	v.vtable->start_chain(&v.vtable, "localhost");
+	feed_cert(&v, srv.der, srv.der_len);
+	CHECK(v.vtable->get_pkey(&v.vtable, &usages) == NULL);   /* no decision yet */
+	CHECK_EQ_INT((int)v.vtable->end_chain(&v.vtable), 0);
+	CHECK(v.vtable->get_pkey(&v.vtable, &usages) != NULL);
+	/* a new chain starts undecided again */
+	v.vtable->start_chain(&v.vtable, "localhost");
+	feed_cert(&v, srv.der, srv.der_len);
+	CHECK(v.vtable->get_pkey(&v.vtable, &usages) == NULL);
+	tls_verifier_release(&v);
+
+	/* a refused chain never yields the key */
+	CHECK_EQ_INT(tls_trust_load_ca_pem(&wrongpin, ca1.cert, ca1.cert_len, TLS_PEER_SERVER), 0);
+	CHECK_EQ_INT(tls_trust_add_pin(&wrongpin,
+	    "sha256:1111111111111111111111111111111111111111111111111111111111111111"), 0);
+	wrongpin.now = now_fn;
+	tls_verifier_init(&v, &wrongpin);
+	v.vtable->start_chain(&v.vtable, "localhost");
+	feed_cert(&v, srv.der, srv.der_len);
+	CHECK_EQ_INT((int)v.vtable->end_chain(&v.vtable), TLS_ERR_PIN_MISMATCH);
+	CHECK(v.vtable->get_pkey(&v.vtable, &usages) == NULL);
+	/* an unknown-CA chain: BearSSL would still hand out the key */
+	tls_verifier_init(&v, &tr_client_ca2);
+	v.vtable->start_chain(&v.vtable, "localhost");
+	feed_cert(&v, srv.der, srv.der_len);
+	CHECK_EQ_INT((int)v.vtable->end_chain(&v.vtable), BR_ERR_X509_NOT_TRUSTED);
+	CHECK(v.vtable->get_pkey(&v.vtable, &usages) == NULL);
+	/* a server certificate checked without any name is refused */
+	tls_verifier_init(&v, &tr_client);
+	v.vtable->start_chain(&v.vtable, NULL);
+	feed_cert(&v, srv.der, srv.der_len);
+	CHECK_EQ_INT((int)v.vtable->end_chain(&v.vtable), BR_ERR_X509_BAD_SERVER_NAME);
+	CHECK_EQ_STR(tls_verify_reason_name(v.res.reason), "hostname_mismatch");
+	CHECK(v.vtable->get_pkey(&v.vtable, &usages) == NULL);
+	/* zero certificates */
+	tls_verifier_init(&v, &tr_client);
+	v.vtable->start_chain(&v.vtable, "localhost");
+	CHECK(v.vtable->end_chain(&v.vtable) != 0);
+	CHECK_EQ_STR(tls_verify_reason_name(v.res.reason), "no_certificate");
+	CHECK(v.vtable->get_pkey(&v.vtable, &usages) == NULL);
+	tls_verifier_release(&v);
+	tls_trust_free(&wrongpin);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "server") == 0)
@@ -1018,5 +1169,7 @@ int main(int argc, char **argv)
 	RUN(test_creds_and_config);
 	RUN(test_timeouts);
 	RUN(test_http_over_tls);
+	RUN(test_ip_literal_server_name);
+	RUN(test_verifier_decides_before_key);
 	return HARNESS_EXIT();
 }

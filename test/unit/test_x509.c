@@ -385,6 +385,45 @@ test_unknown_critical_extension(void)
 	free(copy);
 }
 
+/* A negative serial is refused: as magnitude octets it would collide with a
+ * positive serial (revocation is keyed on them).  The signature is not
+ * involved: x509_parse refuses the structure. */
+static void
+test_negative_serial_refused(void)
+{
+	struct der_cursor top, cert, tbs;
+	struct der_tlv t, tb, ver, serial;
+	struct x509_info *info = calloc(1, sizeof(*info));
+	unsigned char *der = NULL, *v;
+	size_t len = 0;
+
+	CHECK(info != NULL);
+	if (info == NULL)
+		return;
+	CHECK_EQ_INT(issue_leaf(X509_PROFILE_CLIENT, now - 60, now + 86400, NULL, &der, &len), 0);
+	CHECK_EQ_INT(x509_parse(der, len, info), 0);
+	der_cursor_init(&top, der, len);
+	CHECK_EQ_INT(der_expect(&top, DER_SEQUENCE, &t), 0);
+	CHECK_EQ_INT(der_enter(&top, &t, &cert), 0);
+	CHECK_EQ_INT(der_expect(&cert, DER_SEQUENCE, &tb), 0);
+	CHECK_EQ_INT(der_enter(&cert, &tb, &tbs), 0);
+	CHECK_EQ_INT(der_expect(&tbs, DER_CTX_C(0), &ver), 0);
+	CHECK_EQ_INT(der_expect(&tbs, DER_INTEGER, &serial), 0);
+	v = der + (serial.val - der);
+	if (serial.len == 17) {
+		CHECK_EQ_INT(v[0], 0);
+		v[0] = 0xfe;            /* still minimal (v[1] has its top bit set) */
+	} else {
+		CHECK_EQ_INT(serial.len, 16);
+		v[0] |= 0x80;
+	}
+	CHECK_EQ_INT(x509_parse(der, len, info), X509_E_DER);
+	/* zero is not positive either, but it cannot collide: accepted for
+	 * inspection of other CAs' certificates */
+	free(der);
+	free(info);
+}
+
 int
 main(void)
 {
@@ -400,6 +439,7 @@ main(void)
 	RUN(test_chain_pem);
 	RUN(test_parse_truncations_fail_cleanly);
 	RUN(test_unknown_critical_extension);
+	RUN(test_negative_serial_refused);
 	key_wipe(&ca_key);
 	free(ca_der);
 	return HARNESS_EXIT();
