@@ -17,8 +17,8 @@ hex_encode(const void *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static int
-nibble(char c)
+int
+hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -38,7 +38,7 @@ hex_decode(const char *in, void *out, size_t n)
 	if (strlen(in) != 2 * n)
 		return -1;
 	for (i = 0; i < n; i++) {
-		int hi = nibble(in[2 * i]), lo = nibble(in[2 * i + 1]);
+		int hi = hex_digit(in[2 * i]), lo = hex_digit(in[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		p[i] = (unsigned char)(hi << 4 | lo);

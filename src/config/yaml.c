@@ -1,5 +1,6 @@
 /* see yaml.h */
 #include "config/yaml.h"
+#include "base/hex.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -78,18 +79,6 @@ check_indicator(const char *p, int line, bool in_flow, struct cfg_diag *d)
 	}
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Scan a quoted scalar at *pp (on the opening quote) into a new string.
  * Escapes never lengthen the text, so strlen(*pp) + 1 bytes suffice.
@@ -131,7 +120,7 @@ scan_quoted(const char **pp, char **out, int line, struct cfg_diag *d)
 			case 'r': *o++ = '\r'; p++; continue;
 			case 'u':
 				for (k = 1; k <= 4; k++) {
-					int h = hexval(p[k]);
+					int h = hex_digit(p[k]);
 
 					if (h < 0) {
 						free(buf);

@@ -57,13 +57,15 @@ csr_build(const struct key_p256 *key, const char *cn, const struct x509_sans *sa
 	return r;
 }
 
-/* extensionRequest value: SET { Extensions }; only the SAN is read. */
+/* extensionRequest value: SET { Extensions }; only the SAN is read, but
+ * every extension must be DER (critical present only as TRUE) and the SAN
+ * may appear once: with two, which one a reader takes is a guess. */
 static int
 parse_ext_request(const struct der_cursor *parent, const struct der_tlv *set, struct csr_info *out)
 {
 	struct der_cursor s, exts, e, v;
 	struct der_tlv seq, ext, oid, crit, oct, inner;
-	int r;
+	int r, critical, seen_san = 0;
 
 	if (set->tag != DER_SET || der_enter(parent, set, &s) || der_expect(&s, DER_SEQUENCE, &seq) ||
 	    !der_at_end(&s) || der_enter(&s, &seq, &exts))
@@ -73,10 +75,13 @@ parse_ext_request(const struct der_cursor *parent, const struct der_tlv *set, st
 		    der_expect(&e, DER_OID, &oid))
 			return CSR_E_DER;
 		r = der_optional(&e, DER_BOOLEAN, &crit);
-		if (r < 0 || der_expect(&e, DER_OCTET_STRING, &oct) || !der_at_end(&e))
+		if (r < 0 || (r == 1 && (der_get_bool(&crit, &critical) || !critical)) ||
+		    der_expect(&e, DER_OCTET_STRING, &oct) || !der_at_end(&e))
 			return CSR_E_DER;
 		if (!der_oid_eq(&oid, OID_SAN, sizeof(OID_SAN)))
 			continue;
+		if (seen_san++)
+			return CSR_E_DER;
 		der_cursor_init(&v, oct.val, oct.len);
 		v.depth = e.depth;
 		if (der_next(&v, &inner) || !der_at_end(&v))
@@ -97,7 +102,7 @@ csr_parse(const unsigned char *der, size_t len, struct csr_info *out)
 	const unsigned char *sigp;
 	size_t sigl;
 	int64_t v;
-	int r, p256, ecdsa;
+	int r, p256, ecdsa, seen_extreq = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (len > CSR_MAX_DER)
@@ -137,6 +142,8 @@ csr_parse(const unsigned char *der, size_t len, struct csr_info *out)
 			    !der_at_end(&at))
 				return CSR_E_DER;
 			if (der_oid_eq(&oid, OID_EXT_REQ, sizeof(OID_EXT_REQ))) {
+				if (seen_extreq++)
+					return CSR_E_DER;
 				r = parse_ext_request(&at, &vals, out);
 				if (r < 0)
 					return r;

@@ -25,7 +25,8 @@ struct basic_auth {
 /*
  * Parse a header value ("Basic dGVuYW50OnRva2Vu"); the scheme name is
  * case-insensitive and followed by exactly one space.  The user must be
- * non-empty and free of ':'; neither part may hold control bytes.  Returns
+ * non-empty and free of ':' (the password may hold ':'); neither part may
+ * hold control bytes, and both must be well-formed UTF-8.  Returns
  * 0 or -EINVAL.  The caller wipes `out` (it holds a secret) with
  * basic_auth_wipe().
  */

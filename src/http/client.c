@@ -10,6 +10,8 @@
 
 void http_client_response_free(struct http_client_response *r)
 {
+	if (r->buf)
+		WIPE(r->buf, r->cap);       /* responses may carry secrets */
 	free(r->buf);
 	memset(r, 0, sizeof(*r));
 }
@@ -20,14 +22,15 @@ int http_client_do(struct tls_conn *c, const char *host, const char *method,
     struct http_client_response *out)
 {
 	char *req = NULL;
-	size_t cap_total, cap, used = 0;
+	size_t req_cap = 0, cap_total, cap, used = 0;
 	long n;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (body_len > (size_t)1 << 30)
 		return -EINVAL;
-	req = malloc(HTTP_CLIENT_MAX_HEAD + body_len);
+	req_cap = HTTP_CLIENT_MAX_HEAD + body_len;
+	req = malloc(req_cap);
 	if (!req)
 		return -ENOMEM;
 	n = http_write_request(req, HTTP_CLIENT_MAX_HEAD + body_len, method, host, target,
@@ -43,6 +46,7 @@ int http_client_do(struct tls_conn *c, const char *host, const char *method,
 	cap_total = lim->max_header_bytes + (size_t)lim->max_body;
 	cap = CLIENT_BUF_START < cap_total ? CLIENT_BUF_START : cap_total;
 	out->buf = malloc(cap);
+	out->cap = cap;
 	if (!out->buf) {
 		rc = -ENOMEM;
 		goto out;
@@ -66,13 +70,17 @@ int http_client_do(struct tls_conn *c, const char *host, const char *method,
 				goto out;
 			}
 			size_t ncap = cap * 2 < cap_total ? cap * 2 : cap_total;
-			char *nb = realloc(out->buf, ncap);
+			/* copy and wipe rather than realloc (see the free) */
+			char *nb = malloc(ncap);
 			if (!nb) {
 				rc = -ENOMEM;
 				goto out;
 			}
+			memcpy(nb, out->buf, used);
+			WIPE(out->buf, cap);
+			free(out->buf);
 			out->buf = nb;
-			cap = ncap;
+			out->cap = cap = ncap;
 		}
 		long r = tls_conn_read_some(c, out->buf + used, cap - used);
 		if (r == 0) {
@@ -86,7 +94,10 @@ int http_client_do(struct tls_conn *c, const char *host, const char *method,
 		used += (size_t)r;
 	}
 out:
-	free(req);
+	if (req) {
+		WIPE(req, req_cap);         /* the Authorization header */
+		free(req);
+	}
 	if (rc)
 		http_client_response_free(out);
 	return rc;

@@ -23,6 +23,7 @@ struct http_client_response {
 	struct http_response resp;   /* fields point into buf */
 	char *buf;                   /* owned; free with http_client_response_free */
 	size_t len;
+	size_t cap;                  /* allocated size of buf (wiped when freed) */
 };
 
 enum http_client_err {

@@ -4,8 +4,24 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/timefmt.h"
 
 #define SERVER_BUF_START 8192
+
+/* Grow a buffer that may hold credentials (an Authorization header with an
+ * installation token): copy and wipe instead of realloc, which would leave
+ * the old copy in freed memory.  Returns the new buffer or NULL. */
+static char *grow_wiped(char *old, size_t used, size_t oldcap, size_t ncap)
+{
+	char *nb = malloc(ncap);
+
+	if (!nb)
+		return NULL;
+	memcpy(nb, old, used);
+	WIPE(old, oldcap);
+	free(old);
+	return nb;
+}
 #define REPLY_HEAD_MAX   1024
 
 int http_send_reply(struct tls_conn *c, const struct http_reply *r, int keep_alive)
@@ -26,6 +42,7 @@ int http_send_reply(struct tls_conn *c, const struct http_reply *r, int keep_ali
 	n = http_write_response(out, REPLY_HEAD_MAX + r->body_len, r->status, f, nf,
 	    r->body, r->body_len, keep_alive);
 	rc = n < 0 ? (int)n : tls_conn_write_all(c, out, (size_t)n);
+	WIPE(out, REPLY_HEAD_MAX + r->body_len);     /* replies may carry secrets */
 	free(out);
 	return rc;
 }
@@ -35,6 +52,9 @@ int http_serve_conn(struct tls_conn *c, const struct http_server_opts *o, const 
 	size_t cap_total = o->lim.max_header_bytes + (size_t)o->lim.max_body;
 	size_t cap = SERVER_BUF_START < cap_total ? SERVER_BUF_START : cap_total;
 	unsigned max_req = o->max_requests ? o->max_requests : HTTP_SERVER_DEFAULT_MAX_REQUESTS;
+	unsigned req_ms = o->request_timeout_ms ? o->request_timeout_ms :
+	    HTTP_SERVER_DEFAULT_REQUEST_TIMEOUT_MS;
+	uint64_t req_start = 0;        /* when the current request's first byte came */
 	struct http_request *req = malloc(sizeof(*req));
 	char *buf = malloc(cap);
 	size_t used = 0;
@@ -57,7 +77,7 @@ int http_serve_conn(struct tls_conn *c, const struct http_server_opts *o, const 
 					goto out;
 				}
 				size_t ncap = cap * 2 < cap_total ? cap * 2 : cap_total;
-				char *nb = realloc(buf, ncap);
+				char *nb = grow_wiped(buf, used, cap, ncap);
 				if (!nb) {
 					rc = -ENOMEM;
 					goto out;
@@ -65,7 +85,22 @@ int http_serve_conn(struct tls_conn *c, const struct http_server_opts *o, const 
 				buf = nb;
 				cap = ncap;
 			}
-			long r = tls_conn_read_some(c, buf + used, cap - used);
+			long r;
+			if (used > 0) {
+				/* Inside a request: each read waits at most the I/O
+				 * timeout, and the request as a whole req_ms. */
+				uint64_t now = time_mono_ms(), dl;
+				if (req_start == 0)
+					req_start = now;
+				dl = req_start + req_ms;
+				if (now >= dl) {
+					rc = -ETIMEDOUT;
+					goto out;
+				}
+				r = tls_conn_read_until(c, buf + used, cap - used, dl);
+			} else {
+				r = tls_conn_read_some(c, buf + used, cap - used);
+			}
 			if (r == 0) {
 				/* clean close between requests is normal; mid-request not */
 				rc = used == 0 ? 0 : -EPROTO;
@@ -107,9 +142,14 @@ int http_serve_conn(struct tls_conn *c, const struct http_server_opts *o, const 
 			goto out;
 		memmove(buf, buf + consumed, used - consumed);
 		used -= consumed;
+		/* A pipelined request already started arriving. */
+		req_start = used > 0 ? time_mono_ms() : 0;
 	}
 out:
 	free(req);
-	free(buf);
+	if (buf) {
+		WIPE(buf, cap);             /* requests carry Basic credentials */
+		free(buf);
+	}
 	return rc;
 }

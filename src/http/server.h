@@ -6,7 +6,10 @@
  * peer identity in the context, answered, and the connection is kept alive
  * until the client asks to close, a handler sets reply.close, the request
  * count cap is reached, the idle/read timeout (the connection's I/O timeout)
- * expires, or anything is malformed: then a 4xx/5xx with
+ * expires, a request takes longer than request_timeout_ms from its first
+ * byte to its last (a slow-drip client that keeps each read under the I/O
+ * timeout would otherwise hold the connection for hours), or anything is
+ * malformed: then a 4xx/5xx with
  * "Connection: close" is sent and the connection ends.  Pipelined requests
  * are served in order.
  */
@@ -19,6 +22,7 @@
 #include "tls/conn.h"
 
 #define HTTP_SERVER_DEFAULT_MAX_REQUESTS 1000
+#define HTTP_SERVER_DEFAULT_REQUEST_TIMEOUT_MS 30000
 
 struct http_server_opts {
 	const struct http_route *routes;
@@ -29,6 +33,10 @@ struct http_server_opts {
 	/* Called for every request refused by the parser (may be NULL):
 	 * the status sent and the parser's message, for logs/events. */
 	void (*on_bad_request)(void *user, const char *peer, int status, const char *msg);
+	/* Whole-request deadline from its first byte, in ms; 0 = default
+	 * (HTTP_SERVER_DEFAULT_REQUEST_TIMEOUT_MS).  Expiry ends the
+	 * connection (-ETIMEDOUT). */
+	unsigned request_timeout_ms;
 };
 
 /*

@@ -16,6 +16,12 @@
 #define TIOCSTI_CMD 0x5412        /* <asm-generic/ioctls.h> TIOCSTI */
 #define PERSONA_QUERY 0xffffffffu /* personality(0xffffffff) only reads */
 #define X32_SYSCALL_BIT 0x40000000
+/* clone flags that create namespaces (CLONE_NEWNS, NEWCGROUP, NEWUTS,
+ * NEWIPC, NEWUSER, NEWPID, NEWNET): the same kernel attack surface as
+ * unshare(2), which is always denied, so never allowed through clone either
+ * (a user namespace is reachable unprivileged).  Legacy clone passes only the
+ * low 32 bits of the flags to the kernel, and so does this mask. */
+#define CLONE_NS_FLAGS 0x7E020000ull
 
 /* Calls whose path arguments are checked for *reporting* (open family,
  * and link/rename, which could move a file across the allowed set). */
@@ -81,6 +87,8 @@ sandbox_filter_classify(const struct sandbox_policy *p, const struct seccomp_dat
 	if (nr == SYS_personality && !sandbox_sysset_has(&p->blocked, nr))
 		return (uint32_t)d->args[0] == 0 || (uint32_t)d->args[0] == PERSONA_QUERY ?
 		    SANDBOX_NOTIF_ALLOWED : SANDBOX_NOTIF_VIOLATION;
+	if (nr == SYS_clone && (d->args[0] & CLONE_NS_FLAGS))
+		return SANDBOX_NOTIF_VIOLATION;
 	if (nr == SYS_clone && (d->args[0] & CLONE_THREAD))
 		return sandbox_sysset_has(&p->blocked, SYS_clone) ? SANDBOX_NOTIF_VIOLATION :
 		    SANDBOX_NOTIF_FORK;
@@ -250,12 +258,18 @@ sandbox_filter_build(const struct sandbox_policy *p, bool user_notif, struct san
 	if (fork_ok && user_notif && p->max_processes != 0)
 		fork_ok = false; /* notified: the supervisor counts and continues */
 	{
-		struct scmp_arg_cmp thr = SCMP_A0_64(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
-		struct scmp_arg_cmp prc = SCMP_A0_64(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0);
+		/* Allow rules never match a namespace flag; deny rules catch
+		 * each one (rules of one action are OR-ed, and no allow rule
+		 * overlaps a deny rule). */
+		struct scmp_arg_cmp thr = { 0, SCMP_CMP_MASKED_EQ, CLONE_THREAD | CLONE_NS_FLAGS,
+			CLONE_THREAD };
+		struct scmp_arg_cmp nons = { 0, SCMP_CMP_MASKED_EQ, CLONE_NS_FLAGS, 0 };
+		struct scmp_arg_cmp prc = { 0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0 };
+		unsigned bit;
 
 		if (p->allowlist) {
 			if (thread_ok && fork_ok)
-				r = rule(ctx, SCMP_ACT_ALLOW, SYS_clone, 0, NULL);
+				r = rule(ctx, SCMP_ACT_ALLOW, SYS_clone, 1, &nons);
 			else if (thread_ok)
 				r = rule(ctx, SCMP_ACT_ALLOW, SYS_clone, 1, &thr);
 			else
@@ -267,6 +281,12 @@ sandbox_filter_build(const struct sandbox_policy *p, bool user_notif, struct san
 				r = rule(ctx, deny, SYS_clone, 1, &prc);
 			else
 				r = 0;
+			for (bit = 0; r == 0 && thread_ok && bit < 32; bit++) {
+				struct scmp_arg_cmp ns = { 0, SCMP_CMP_MASKED_EQ, 1ull << bit, 1ull << bit };
+
+				if (CLONE_NS_FLAGS & (1ull << bit))
+					r = rule(ctx, deny, SYS_clone, 1, &ns);
+			}
 		}
 		if (r != 0)
 			goto out;

@@ -40,6 +40,12 @@
 /* VmPeak this close to memory_limit means an allocation hit the rlimit. */
 #define MEM_NEAR_PERCENT 95
 #define STATUS_MAX 8192
+/* Processes the duty cycle follows per run (a sandbox that allows fork has
+ * at most max_processes; beyond this cap the rest are still in the process
+ * group and the pid namespace). */
+#define TREE_MAX 512
+/* Bytes read from one /proc/PID/task/TID/children file. */
+#define CHILDREN_MAX 4096
 
 enum { TAG_PIDFD = 1, TAG_NOTIFY, TAG_OUT, TAG_ERR, TAG_TIMER };
 
@@ -72,12 +78,133 @@ emit(struct sandbox_run *r, const char *name, cJSON *details)
 static uint64_t plugin_cpu_ns(pid_t pid);
 static uint64_t status_kb(pid_t pid, const char *key);
 
+/* Append the children of every task of `pid` to tree[*n..cap). */
+static void
+tree_children(pid_t pid, pid_t *tree, size_t *n, size_t cap)
+{
+	char path[300], buf[CHILDREN_MAX];
+	struct dirent *e;
+	DIR *d;
+	ssize_t got;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL && *n < cap) {
+		char *s, *end;
+		long v;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "%s/children", e->d_name);
+		fd = openat(dirfd(d), path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		got = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (got <= 0)
+			continue;
+		buf[got] = '\0';
+		for (s = buf; *n < cap; s = end) {
+			errno = 0;
+			v = strtol(s, &end, 10);
+			if (end == s || errno != 0)
+				break;
+			if (v > 0 && v <= INT32_MAX)
+				tree[(*n)++] = (pid_t)v;
+		}
+	}
+	closedir(d);
+}
+
+/*
+ * Every process of the sandbox: our direct child and, recursively, its
+ * children (parent links, not the process group: a child that called
+ * setsid(2) is still in the tree, and under a pid namespace orphans are
+ * re-parented to our init, so they stay in it too).  Returns the count.
+ */
+static size_t
+sandbox_tree(const struct sandbox_run *r, pid_t *tree, size_t cap)
+{
+	size_t n = 0, i;
+
+	if (r->c.init_pid <= 0 || cap == 0)
+		return 0;
+	tree[n++] = r->c.init_pid;
+	for (i = 0; i < n && n < cap; i++)
+		tree_children(tree[i], tree, &n, cap);
+	return n;
+}
+
+/* CPU of reaped children, from /proc/PID/stat (cutime + cstime, in clock
+ * ticks): what processes of the sandbox that already exited used. */
+static uint64_t
+reaped_cpu_ns(pid_t pid)
+{
+	char path[64], buf[1024], *rp;
+	unsigned long long cu = 0, cs = 0;
+	ssize_t n;
+	long hz = sysconf(_SC_CLK_TCK);
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0 || hz <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* "pid (comm) state ppid ... utime(14) stime(15) cutime(16) cstime(17)":
+	 * comm may hold anything, so count from the last ')'. */
+	rp = strrchr(buf, ')');
+	if (rp == NULL || sscanf(rp + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %llu %llu",
+	    &cu, &cs) != 2)
+		return 0;
+	return (cu + cs) * (1000000000ull / (unsigned long long)hz);
+}
+
+/* CPU used by the whole sandbox (when it may fork) or by the plugin. */
+static uint64_t
+sandbox_cpu_ns(const struct sandbox_run *r)
+{
+	pid_t tree[TREE_MAX];
+	uint64_t sum = 0;
+	size_t n, i;
+
+	if (!r->fork_allowed)
+		return plugin_cpu_ns(r->c.pid);
+	n = sandbox_tree(r, tree, TREE_MAX);
+	for (i = 0; i < n; i++)
+		sum += plugin_cpu_ns(tree[i]) + reaped_cpu_ns(tree[i]);
+	return sum;
+}
+
+/* Signal every process of the sandbox: the process group at once, then each
+ * process of the tree (those that left the group with setsid). */
+static void
+signal_sandbox(const struct sandbox_run *r, int sig)
+{
+	pid_t tree[TREE_MAX];
+	size_t n, i;
+
+	(void)kill(-r->c.init_pid, sig);
+	if (!r->fork_allowed)
+		return;
+	n = sandbox_tree(r, tree, TREE_MAX);
+	for (i = 1; i < n; i++)
+		(void)kill(tree[i], sig);
+}
+
 /* Remember CPU time and peak RSS while the plugin exists: when a pid
  * namespace init is killed, nobody waits for the plugin to report them. */
 static void
 sample_usage(struct sandbox_run *r)
 {
-	uint64_t cpu = plugin_cpu_ns(r->c.pid), hwm = status_kb(r->c.pid, "VmHWM:");
+	uint64_t cpu = sandbox_cpu_ns(r), hwm = status_kb(r->c.pid, "VmHWM:");
 
 	if (cpu > r->cpu_ns)
 		r->cpu_ns = cpu;
@@ -91,9 +218,10 @@ sandbox_run_kill(struct sandbox_run *r)
 	if (r->c.init_pid <= 0 || r->done)
 		return;
 	sample_usage(r);
-	/* The whole session's process group (the plugin is its leader), then
-	 * the plugin itself through its pidfd (immune to pid reuse). */
-	(void)kill(-r->c.init_pid, SIGKILL);
+	/* The whole session's process group (the plugin is its leader) and
+	 * any process of the tree that left it, then the plugin itself
+	 * through its pidfd (immune to pid reuse). */
+	signal_sandbox(r, SIGKILL);
 	if (r->c.pidfd >= 0)
 		(void)syscall(SYS_pidfd_send_signal, r->c.pidfd, SIGKILL, NULL, 0);
 	r->killed = true;
@@ -747,11 +875,13 @@ duty_cycle(struct sandbox_run *r, uint64_t now)
 	uint64_t used = r->cpu_ns;
 	double budget = r->p->cpu_limit * (double)(now - r->c.start_ns);
 
-	if (!r->stopped && (double)used > budget + CPU_BURST_NS) {
-		(void)kill(-r->c.init_pid, SIGSTOP);
+	if ((double)used > budget + CPU_BURST_NS) {
+		/* Again on every tick while over budget: a process forked or
+		 * re-parented since the last stop is caught within a tick. */
+		signal_sandbox(r, SIGSTOP);
 		r->stopped = true;
 	} else if (r->stopped && (double)used <= budget) {
-		(void)kill(-r->c.init_pid, SIGCONT);
+		signal_sandbox(r, SIGCONT);
 		r->stopped = false;
 	}
 }

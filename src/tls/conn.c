@@ -842,8 +842,11 @@ int tls_conn_handshake(struct tls_conn *c)
 
 long tls_conn_read_some(struct tls_conn *c, void *buf, size_t len)
 {
-	uint64_t deadline = time_mono_ms() + c->io_timeout_ms;
+	return tls_conn_read_until(c, buf, len, time_mono_ms() + c->io_timeout_ms);
+}
 
+long tls_conn_read_until(struct tls_conn *c, void *buf, size_t len, uint64_t deadline)
+{
 	for (;;) {
 		long n = tls_conn_read(c, buf, len);
 		if (n != -EAGAIN)

@@ -219,6 +219,10 @@ int tls_conn_handshake(struct tls_conn *c) WARN_UNUSED;
 /* Read at least one byte (up to len) within the I/O timeout.  Returns the
  * count, 0 at a clean close by the peer, or a negative errno. */
 long tls_conn_read_some(struct tls_conn *c, void *buf, size_t len) WARN_UNUSED;
+/* Same with an absolute deadline (time_mono_ms() clock) instead of the I/O
+ * timeout: lets a caller bound a whole request, not only each read. */
+long tls_conn_read_until(struct tls_conn *c, void *buf, size_t len,
+    uint64_t deadline_ms) WARN_UNUSED;
 /* Write and flush everything within the I/O timeout.  0 or -errno. */
 int tls_conn_write_all(struct tls_conn *c, const void *buf, size_t len) WARN_UNUSED;
 /* Send close_notify (best effort, bounded by the I/O timeout), then free. */

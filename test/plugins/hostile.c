@@ -27,6 +27,7 @@
  * bpf perf_event_open userfaultfd keyctl kexec_load init_module personality
  * connect ADDR PORT modify_ldt seccomp prctl-seccomp kill [PID...] tiocsti int80 x32
  * alloc MB spin forkbomb flood [MB] bigfile MB [PATH] fds parent-proc [PID]
+ * spin-kids N MS [setsid] clone-ns [user|mnt|net|pid|ipc|uts|cgroup|all]
  * scratch PATH (well-behaved: write, read back, "scratch: ok") symlink-rel DIR
  * exit N segv escaped-exec bench KIND N.
  */
@@ -274,6 +275,34 @@ mode_clone(void)
 		child_exit();
 	verdict("clone", r);
 	reap(r);
+	return finish();
+}
+
+/* fork-style clone that also creates a namespace (CLONE_NEW*): unshare(2)
+ * by another name, so it must fail even where fork is allowed */
+static int
+mode_clone_ns(int argc, char **argv)
+{
+	static const struct { const char *name; long flag; } ns[] = {
+		{ "user", CLONE_NEWUSER }, { "mnt", CLONE_NEWNS }, { "net", CLONE_NEWNET },
+		{ "pid", CLONE_NEWPID }, { "ipc", CLONE_NEWIPC }, { "uts", CLONE_NEWUTS },
+		{ "cgroup", CLONE_NEWCGROUP },
+	};
+	const char *which = argc > 2 ? argv[2] : "user";
+	char w[64];
+	size_t i;
+	long r;
+
+	for (i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		if (strcmp(which, "all") != 0 && strcmp(which, ns[i].name) != 0)
+			continue;
+		r = syscall(SYS_clone, (long)SIGCHLD | ns[i].flag, 0L, 0L, 0L, 0L);
+		if (r == 0)
+			child_exit();
+		snprintf(w, sizeof(w), "clone(CLONE_NEW%s)", ns[i].name);
+		verdict(w, r);
+		reap(r);
+	}
 	return finish();
 }
 
@@ -875,6 +904,76 @@ mode_spin(void)
 	return EXIT_HELD;
 }
 
+static uint64_t
+mono_ms_hostile(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t
+cpu_ms_self(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* CPU share with children: N children (each in its own session when
+ * "setsid" is given, out of the plugin's process group) and the plugin
+ * spin for MS milliseconds of wall time; each child exits with its CPU
+ * time, the parent prints "spin-kids: total cpu_ms=X wall_ms=Y". */
+static int
+mode_spin_kids(int argc, char **argv)
+{
+	int n = argc > 2 ? atoi(argv[2]) : 2, ms = argc > 3 ? atoi(argv[3]) : 3000, i;
+	int own_session = argc > 4 && !strcmp(argv[4], "setsid");
+	int pfd[2];
+	uint64_t total = 0, t0 = mono_ms_hostile();
+	volatile unsigned long spin = 0;
+
+	if (n < 1 || n > 16 || ms < 100 || ms > 20000 || pipe(pfd) != 0) {
+		say("usage: hostile spin-kids N(1-16) MS(100-20000) [setsid]");
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < n; i++) {
+		long r = syscall(SYS_clone, (long)SIGCHLD, 0L, 0L, 0L, 0L);
+
+		if (r < 0) {
+			say("spin-kids: clone: %s", errname(errno));
+			return EXIT_SETUP;
+		}
+		if (r == 0) {
+			uint64_t c;
+
+			if (own_session)
+				(void)setsid();
+			while (mono_ms_hostile() - t0 < (uint64_t)ms)
+				spin++;
+			c = cpu_ms_self();
+			(void)!write(pfd[1], &c, sizeof(c));
+			syscall(SYS_exit, 0);
+		}
+	}
+	close(pfd[1]);
+	while (mono_ms_hostile() - t0 < (uint64_t)ms)
+		spin++;
+	for (i = 0; i < n; i++) {
+		uint64_t c;
+
+		if (read(pfd[0], &c, sizeof(c)) == (ssize_t)sizeof(c))
+			total += c;
+		wait(NULL);
+	}
+	total += cpu_ms_self();
+	say("spin-kids: total cpu_ms=%llu wall_ms=%llu", (unsigned long long)total,
+	    (unsigned long long)(mono_ms_hostile() - t0));
+	return EXIT_HELD;
+}
+
 static int
 mode_flood(int argc, char **argv)
 {
@@ -1035,6 +1134,7 @@ main(int argc, char **argv)
 	if (!strcmp(m, "hardlink")) return mode_link(argc, argv, 1);
 	if (!strcmp(m, "symlink-rel")) return mode_symlink_rel(argc, argv);
 	if (!strcmp(m, "scratch")) return mode_scratch(argc, argv);
+	if (!strcmp(m, "clone-ns")) return mode_clone_ns(argc, argv);
 	if (!strcmp(m, "mount")) return mode_mount();
 	if (!strcmp(m, "unshare")) return mode_unshare();
 	if (!strcmp(m, "setns")) return mode_setns();
@@ -1055,6 +1155,7 @@ main(int argc, char **argv)
 	if (!strcmp(m, "x32")) return mode_x32();
 	if (!strcmp(m, "alloc")) return mode_alloc(argc, argv);
 	if (!strcmp(m, "spin")) return mode_spin();
+	if (!strcmp(m, "spin-kids")) return mode_spin_kids(argc, argv);
 	if (!strcmp(m, "flood")) return mode_flood(argc, argv);
 	if (!strcmp(m, "bigfile")) return mode_bigfile(argc, argv);
 	if (!strcmp(m, "fds")) return mode_fds();

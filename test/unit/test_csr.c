@@ -5,6 +5,8 @@
 #include "crypto/csr.h"
 #include "crypto/key.h"
 #include "crypto/pem.h"
+#include "crypto/der.h"
+#include "crypto/x509_internal.h"
 
 static struct key_p256 key;
 
@@ -132,6 +134,86 @@ test_openssl_request(void)
 	free(der);
 }
 
+/* A signed request whose extensionRequest holds `n_san` SAN extensions, the
+ * first one with an explicit critical flag `crit` (-1: absent), and
+ * `n_req` extensionRequest attributes. */
+static int
+odd_request(int n_san, int crit, int n_req, unsigned char **der, size_t *len)
+{
+	static const unsigned char oid_ext_req[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01,
+		0x09, 0x0e };
+	static const unsigned char oid_san[] = { 0x55, 0x1d, 0x11 };
+	struct x509_sans s1, s2;
+	struct der_buf b;
+	unsigned char *cri = NULL;
+	size_t cri_len = 0, m, a;
+	int r;
+
+	memset(&s1, 0, sizeof(s1));
+	memset(&s2, 0, sizeof(s2));
+	if (x509_sans_add_dns(&s1, "good.example") || x509_sans_add_dns(&s2, "evil.example"))
+		return -1;
+	der_buf_init(&b);
+	m = der_begin(&b, DER_SEQUENCE);
+	der_put_uint(&b, 0);
+	x509_put_name(&b, NULL, "agent-a");
+	x509_put_spki(&b, key.pub);
+	a = der_begin(&b, DER_CTX_C(0));
+	for (int q = 0; q < n_req; q++) {
+		size_t at = der_begin(&b, DER_SEQUENCE), set, exts;
+		der_put_oid(&b, oid_ext_req, sizeof(oid_ext_req));
+		set = der_begin(&b, DER_SET);
+		exts = der_begin(&b, DER_SEQUENCE);
+		for (int i = 0; i < n_san; i++) {
+			size_t ext = der_begin(&b, DER_SEQUENCE), oct;
+			der_put_oid(&b, oid_san, sizeof(oid_san));
+			if (i == 0 && crit >= 0)
+				der_put_bool(&b, crit);
+			oct = der_begin(&b, DER_OCTET_STRING);
+			x509_put_sans(&b, i == 0 ? &s1 : &s2);
+			der_end(&b, oct);
+			der_end(&b, ext);
+		}
+		der_end(&b, exts);
+		der_end(&b, set);
+		der_end(&b, at);
+	}
+	der_end(&b, a);
+	der_end(&b, m);
+	if (der_buf_finish(&b, &cri, &cri_len) != DER_OK)
+		return -1;
+	r = x509_sign_wrap(&key, cri, cri_len, der, len);
+	free(cri);
+	return r;
+}
+
+/* The extension request must be DER and unambiguous: one SAN extension,
+ * one extensionRequest, "critical" only ever encoded as TRUE. */
+static void
+test_ambiguous_extension_request(void)
+{
+	unsigned char *der = NULL;
+	size_t len = 0;
+	struct csr_info ci;
+
+	CHECK_EQ_INT(odd_request(1, -1, 1, &der, &len), 0);
+	CHECK_EQ_INT(csr_parse(der, len, &ci), 0);           /* the control */
+	CHECK_EQ_INT(ci.sans.n, 1);
+	free(der);
+	CHECK_EQ_INT(odd_request(1, 1, 1, &der, &len), 0);
+	CHECK_EQ_INT(csr_parse(der, len, &ci), 0);           /* critical TRUE is fine */
+	free(der);
+	CHECK_EQ_INT(odd_request(2, -1, 1, &der, &len), 0);
+	CHECK_EQ_INT(csr_parse(der, len, &ci), CSR_E_DER);   /* two SAN extensions */
+	free(der);
+	CHECK_EQ_INT(odd_request(1, -1, 2, &der, &len), 0);
+	CHECK_EQ_INT(csr_parse(der, len, &ci), CSR_E_DER);   /* two extensionRequests */
+	free(der);
+	CHECK_EQ_INT(odd_request(1, 0, 1, &der, &len), 0);
+	CHECK_EQ_INT(csr_parse(der, len, &ci), CSR_E_DER);   /* DEFAULT FALSE encoded */
+	free(der);
+}
+
 int
 main(void)
 {
@@ -143,6 +225,7 @@ main(void)
 	RUN(test_bad_arguments);
 	RUN(test_pem_extraction);
 	RUN(test_openssl_request);
+	RUN(test_ambiguous_extension_request);
 	key_wipe(&key);
 	return HARNESS_EXIT();
 }

@@ -229,6 +229,56 @@ test_times(void)
 	}
 }
 
+/* RFC 5280 4.1.2.5: "Z" only, seconds present, no fractions; leap seconds
+ * and out-of-range fields refused; the UTCTime century window. */
+static int
+time_of(unsigned char tag, const char *txt, int64_t *v)
+{
+	unsigned char buf[40];
+	struct der_tlv t;
+	size_t n = strlen(txt);
+
+	buf[0] = tag;
+	buf[1] = (unsigned char)n;
+	memcpy(buf + 2, txt, n);
+	if (parse(buf, n + 2, &t) != DER_OK)
+		return -100;
+	return der_get_time(&t, v);
+}
+
+static void
+test_time_edge_cases(void)
+{
+	int64_t v = 0;
+
+	CHECK_EQ_INT(time_of(DER_UTC_TIME, "490101000000Z", &v), DER_OK);
+	CHECK_EQ_INT(v, 2493072000);                     /* 2049 */
+	CHECK_EQ_INT(time_of(DER_UTC_TIME, "991231235959Z", &v), DER_OK);
+	CHECK_EQ_INT(v, 946684799);                      /* 1999 */
+	CHECK_EQ_INT(time_of(DER_UTC_TIME, "000229000000Z", &v), DER_OK);   /* 2000 is leap */
+	CHECK_EQ_INT(time_of(DER_GENERALIZED_TIME, "21000229000000Z", &v), DER_E_VALUE);
+	CHECK_EQ_INT(time_of(DER_GENERALIZED_TIME, "20240229120000Z", &v), DER_OK);
+	/* leap second, hour 24, minute 60, month 13, day 0 */
+	CHECK_EQ_INT(time_of(DER_UTC_TIME, "161231235960Z", &v), DER_E_VALUE);
+	CHECK_EQ_INT(time_of(DER_UTC_TIME, "250101240000Z", &v), DER_E_VALUE);
+	CHECK_EQ_INT(time_of(DER_UTC_TIME, "250101236000Z", &v), DER_E_VALUE);
+	CHECK_EQ_INT(time_of(DER_UTC_TIME, "251301000000Z", &v), DER_E_VALUE);
+	CHECK_EQ_INT(time_of(DER_UTC_TIME, "250100000000Z", &v), DER_E_VALUE);
+	/* time zones other than Z, lower-case z, missing Z or seconds */
+	CHECK_EQ_INT(time_of(DER_UTC_TIME, "250101000000+0100", &v), DER_E_VALUE);
+	CHECK_EQ_INT(time_of(DER_UTC_TIME, "2501010000Z", &v), DER_E_VALUE);
+	CHECK_EQ_INT(time_of(DER_UTC_TIME, "250101000000z", &v), DER_E_VALUE);
+	CHECK_EQ_INT(time_of(DER_UTC_TIME, "250101000000", &v), DER_E_VALUE);
+	CHECK_EQ_INT(time_of(DER_GENERALIZED_TIME, "20500101000000-0500", &v), DER_E_VALUE);
+	CHECK_EQ_INT(time_of(DER_GENERALIZED_TIME, "20500101000000", &v), DER_E_VALUE);
+	CHECK_EQ_INT(time_of(DER_GENERALIZED_TIME, "20500101000000.0Z", &v), DER_E_VALUE);
+	/* signs and spaces are not digits */
+	CHECK_EQ_INT(time_of(DER_UTC_TIME, "+50101000000Z", &v), DER_E_VALUE);
+	CHECK_EQ_INT(time_of(DER_UTC_TIME, "25 101000000Z", &v), DER_E_VALUE);
+	/* other tags are not times */
+	CHECK_EQ_INT(time_of(DER_IA5_STRING, "250101000000Z", &v), DER_E_VALUE);
+}
+
 static void
 test_encoder_roundtrip(void)
 {
@@ -319,6 +369,7 @@ main(void)
 	RUN(test_integers);
 	RUN(test_bool_and_bits);
 	RUN(test_times);
+	RUN(test_time_edge_cases);
 	RUN(test_encoder_roundtrip);
 	RUN(test_encoder_cap);
 	RUN(test_civil_days);

@@ -279,6 +279,21 @@ static void test_basic_auth(void)
 		if (basic_auth_parse(bad[i], strlen(bad[i]), &a) != -EINVAL)
 			printf("  accepted: %s\n", bad[i]), harness_cur_failed = 1;
 	}
+	/* UTF-8 is accepted, malformed UTF-8 is not: "t\u00e9:tok\u00e9" */
+	v = "Basic dMOpOnRva8Op";
+	CHECK_EQ_INT(basic_auth_parse(v, strlen(v), &a), 0);
+	CHECK_EQ_STR(a.user, "t\xc3\xa9");
+	const char *bad_utf8[] = {
+		"Basic dP86dG9r",        /* "t\xff:tok" */
+		"Basic dDp0b2vArw==",    /* overlong "/" (c0 af) in the password */
+		"Basic dDrtoIA=",        /* a UTF-16 surrogate (ed a0 80) */
+		"Basic dDrigg==",        /* truncated sequence (e2 82) */
+		"Basic dDr0kICA",        /* above U+10FFFF (f4 90 80 80) */
+	};
+	for (size_t i = 0; i < sizeof(bad_utf8) / sizeof(bad_utf8[0]); i++) {
+		if (basic_auth_parse(bad_utf8[i], strlen(bad_utf8[i]), &a) != -EINVAL)
+			printf("  accepted: %s\n", bad_utf8[i]), harness_cur_failed = 1;
+	}
 	/* control byte inside: "a:b\n" */
 	v = "Basic YTpiCg==";
 	CHECK_EQ_INT(basic_auth_parse(v, strlen(v), &a), -EINVAL);

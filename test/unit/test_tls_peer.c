@@ -942,7 +942,7 @@ static void test_http_over_tls(void)
 	pid_t pid = fork();
 	if (pid == 0) {
 		struct tls_conn *sc = NULL;
-		struct http_server_opts o = { routes, 1, lim, 0, NULL, NULL };
+		struct http_server_opts o = { routes, 1, lim, 0, NULL, NULL, 0 };
 		close(sp[0]);
 		if (tls_conn_server(&server, sp[1], &sc, NULL) || tls_conn_handshake(sc))
 			_exit(2);
@@ -1146,6 +1146,67 @@ static void test_verifier_decides_before_key(void)
 	tls_trust_free(&wrongpin);
 }
 
+/* A client that drips a request one byte at a time, each within the I/O
+ * timeout, is cut off by the whole-request deadline. */
+static void test_http_request_deadline(void)
+{
+	static const struct http_route routes[] = {
+		{ "POST", "/v1/agent/heartbeat", h_whoami },
+	};
+	static struct tls_client cl;
+	struct http_limits lim;
+	int sp[2];
+	http_limits_default(&lim);
+	fake_now = t0;
+	unsigned saved_io = server.io_timeout_ms;
+	server.io_timeout_ms = 2000;
+	CHECK_EQ_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct tls_conn *sc = NULL;
+		struct http_server_opts o = { routes, 1, lim, 0, NULL, NULL, 400 };
+		close(sp[0]);
+		alarm(20);
+		if (tls_conn_server(&server, sp[1], &sc, NULL) || tls_conn_handshake(sc))
+			_exit(2);
+		uint64_t t = time_mono_ms();
+		int r = http_serve_conn(sc, &o, "test");
+		t = time_mono_ms() - t;
+		tls_conn_free(sc);
+		/* the I/O timeout (2 s) never expires between the drips */
+		_exit(r == -ETIMEDOUT && t >= 350 && t < 1800 ? 0 : 3);
+	}
+	close(sp[1]);
+	server.io_timeout_ms = saved_io;
+	tls_client_init(&cl, &tr_client, &c_cli, "localhost");
+	struct tls_conn *c = NULL;
+	CHECK_EQ_INT(tls_conn_client(&cl, sp[0], &c, NULL), 0);
+	if (!c)
+		return;
+	CHECK_EQ_INT(tls_conn_handshake(c), 0);
+	const char *req = "POST /v1/agent/heartbeat HTTP/1.1\r\nHost: a\r\nX-Slow: ";
+	CHECK_EQ_INT(tls_conn_write_all(c, req, strlen(req)), 0);
+	for (int i = 0; i < 30; i++) {   /* 3 s of drip at most */
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		if (tls_conn_write_all(c, "a", 1) != 0)
+			break;
+		int st;
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+			pid = -1;
+			break;
+		}
+	}
+	if (pid > 0) {
+		int st = -1;
+		CHECK_EQ_INT(waitpid(pid, &st, 0), pid);
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	tls_conn_free(c);
+	tls_client_free(&cl);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "server") == 0)
@@ -1171,5 +1232,6 @@ int main(int argc, char **argv)
 	RUN(test_http_over_tls);
 	RUN(test_ip_literal_server_name);
 	RUN(test_verifier_decides_before_key);
+	RUN(test_http_request_deadline);
 	return HARNESS_EXIT();
 }

@@ -8,6 +8,7 @@
 #include "crypto/key.h"
 #include "crypto/pem.h"
 #include "crypto/x509.h"
+#include "crypto/x509_internal.h"
 
 static struct key_p256 ca_key, leaf_key;
 static unsigned char *ca_der;
@@ -424,6 +425,60 @@ test_negative_serial_refused(void)
 	free(info);
 }
 
+/* GeneralNames from a peer: a NUL (or any control/non-ASCII byte) inside a
+ * dNSName or URI is refused, not truncated; iPAddress must be 4 or 16
+ * octets; other name types are skipped. */
+static int
+gn_parse(const unsigned char *content, size_t clen, struct x509_sans *sans)
+{
+	unsigned char buf[300];
+	struct der_cursor c;
+	struct der_tlv t;
+
+	buf[0] = DER_SEQUENCE;
+	buf[1] = (unsigned char)clen;
+	memcpy(buf + 2, content, clen);
+	memset(sans, 0, sizeof(*sans));
+	der_cursor_init(&c, buf, clen + 2);
+	if (der_next(&c, &t) != DER_OK)
+		return -100;
+	return x509_parse_general_names(&c, &t, sans);
+}
+
+static void
+test_general_names_from_peer(void)
+{
+	static const unsigned char dns_ok[] = { 0x82, 3, 'a', '.', 'b' };
+	static const unsigned char dns_nul[] = { 0x82, 7, 'a', '.', 'b', 0, '.', 'c', 'd' };
+	static const unsigned char dns_high[] = { 0x82, 3, 'a', 0xc3, 'b' };
+	static const unsigned char uri_nl[] = { 0x86, 4, 'a', ':', '\n', 'b' };
+	static const unsigned char ip4[] = { 0x87, 4, 10, 0, 0, 1 };
+	static const unsigned char ip5[] = { 0x87, 5, 10, 0, 0, 1, 0 };
+	static const unsigned char ip8[] = { 0x87, 8, 10, 0, 0, 1, 255, 255, 255, 0 };
+	static const unsigned char ip16[] = { 0x87, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0, 1 };
+	static const unsigned char email_then_dns[] = { 0x81, 3, 'a', '@', 'b', 0x82, 1, 'x' };
+	static const unsigned char empty_dns[] = { 0x82, 0 };
+	struct x509_sans s;
+
+	CHECK_EQ_INT(gn_parse(dns_ok, sizeof(dns_ok), &s), 0);
+	CHECK(s.n == 1 && s.san[0].type == X509_SAN_DNS && strcmp(s.san[0].val, "a.b") == 0);
+	CHECK_EQ_INT(gn_parse(dns_nul, sizeof(dns_nul), &s), X509_E_EXT);
+	CHECK_EQ_INT(gn_parse(dns_high, sizeof(dns_high), &s), X509_E_EXT);
+	CHECK_EQ_INT(gn_parse(uri_nl, sizeof(uri_nl), &s), X509_E_EXT);
+	CHECK_EQ_INT(gn_parse(ip4, sizeof(ip4), &s), 0);
+	CHECK(s.n == 1 && s.san[0].type == X509_SAN_IP && s.san[0].len == 4);
+	CHECK_EQ_INT(gn_parse(ip5, sizeof(ip5), &s), X509_E_EXT);
+	/* 8 and 32 octets are name-constraint forms (address + mask) */
+	CHECK_EQ_INT(gn_parse(ip8, sizeof(ip8), &s), X509_E_EXT);
+	CHECK_EQ_INT(gn_parse(ip16, sizeof(ip16), &s), 0);
+	CHECK(s.n == 1 && s.san[0].len == 16);
+	CHECK_EQ_INT(gn_parse(email_then_dns, sizeof(email_then_dns), &s), 0);
+	CHECK(s.n == 1 && strcmp(s.san[0].val, "x") == 0);
+	CHECK(gn_parse(empty_dns, sizeof(empty_dns), &s) < 0);
+	CHECK(gn_parse(dns_ok, 0, &s) < 0);                /* SIZE (1..MAX) */
+}
+
 int
 main(void)
 {
@@ -440,6 +495,7 @@ main(void)
 	RUN(test_parse_truncations_fail_cleanly);
 	RUN(test_unknown_critical_extension);
 	RUN(test_negative_serial_refused);
+	RUN(test_general_names_from_peer);
 	key_wipe(&ca_key);
 	free(ca_der);
 	return HARNESS_EXIT();
