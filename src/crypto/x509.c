@@ -609,6 +609,24 @@ x509_parse_sigalg(const struct der_cursor *parent, const struct der_tlv *alg, in
 	return 0;
 }
 
+/* X.690 8.19: at least one subidentifier, each minimal (no leading 0x80
+ * octet) and terminated (the last octet has bit 8 clear). */
+static int
+oid_well_formed(const struct der_tlv *t)
+{
+	size_t i;
+	int start = 1;
+
+	if (t->tag != DER_OID || t->len == 0 || (t->val[t->len - 1] & 0x80))
+		return 0;
+	for (i = 0; i < t->len; i++) {
+		if (start && t->val[i] == 0x80)
+			return 0;
+		start = !(t->val[i] & 0x80);
+	}
+	return 1;
+}
+
 static int
 parse_extension(const struct der_cursor *parent, const struct der_tlv *ext, struct x509_info *out)
 {
@@ -616,7 +634,7 @@ parse_extension(const struct der_cursor *parent, const struct der_tlv *ext, stru
 	struct der_tlv oid, crit, oct, inner, t;
 	int critical = 0, r;
 
-	if (der_enter(parent, ext, &c) || der_expect(&c, DER_OID, &oid))
+	if (der_enter(parent, ext, &c) || der_expect(&c, DER_OID, &oid) || !oid_well_formed(&oid))
 		return X509_E_EXT;
 	r = der_optional(&c, DER_BOOLEAN, &crit);
 	if (r < 0)
@@ -660,7 +678,7 @@ parse_extension(const struct der_cursor *parent, const struct der_tlv *ext, stru
 		out->has_eku = 1;
 		out->eku_critical = critical;
 		while (!der_at_end(&s)) {
-			if (der_expect(&s, DER_OID, &t))
+			if (der_expect(&s, DER_OID, &t) || !oid_well_formed(&t))
 				return X509_E_EXT;
 			if (der_oid_eq(&t, OID_EKU_SERVER, sizeof(OID_EKU_SERVER)))
 				out->eku |= X509_EKU_SERVER_AUTH;
@@ -831,6 +849,26 @@ x509_parse(const unsigned char *der, size_t len, struct x509_info *out)
 	return 0;
 }
 
+/* Ecdsa-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER } (RFC 5480 2.2,
+ * RFC 5758 3.2) in strict DER, both positive and at most 33 octets.
+ * BearSSL's br_ecdsa_asn1_to_raw accepts non-minimal integers and lengths
+ * ("a bit lenient"), so one signature would have many valid encodings. */
+static int
+ecdsa_sig_is_der(const unsigned char *sig, size_t siglen)
+{
+	struct der_cursor top, c;
+	struct der_tlv seq, r, s;
+
+	der_cursor_init(&top, sig, siglen);
+	if (der_expect(&top, DER_SEQUENCE, &seq) || !der_at_end(&top) || der_enter(&top, &seq, &c) ||
+	    der_expect(&c, DER_INTEGER, &r) || der_expect(&c, DER_INTEGER, &s) || !der_at_end(&c))
+		return 0;
+	if (der_check_integer(&r) || der_check_integer(&s) || (r.val[0] & 0x80) ||
+	    (s.val[0] & 0x80) || r.len > 33 || s.len > 33)
+		return 0;
+	return 1;
+}
+
 int
 x509_ecdsa_verify(const unsigned char *data, size_t len, const unsigned char *sig, size_t siglen,
     const unsigned char pub[65])
@@ -839,6 +877,8 @@ x509_ecdsa_verify(const unsigned char *data, size_t len, const unsigned char *si
 	br_sha256_context h;
 	br_ec_public_key pk;
 
+	if (!ecdsa_sig_is_der(sig, siglen))
+		return X509_E_SIG;
 	br_sha256_init(&h);
 	br_sha256_update(&h, data, len);
 	br_sha256_out(&h, hash);

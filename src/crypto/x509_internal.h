@@ -42,7 +42,8 @@ int x509_parse_name(const struct der_cursor *parent, const struct der_tlv *name,
 int x509_sign_wrap(const struct key_p256 *key, const unsigned char *tbs, size_t tbs_len,
     unsigned char **der, size_t *len) WARN_UNUSED;
 
-/* Verify an ECDSA-SHA256 DER signature over `data` with a P-256 point. */
+/* Verify an ECDSA-SHA256 DER signature over `data` with a P-256 point.  The
+ * signature must be strict DER (no second encoding of one signature). */
 int x509_ecdsa_verify(const unsigned char *data, size_t len, const unsigned char *sig,
     size_t siglen, const unsigned char pub[65]) WARN_UNUSED;
 

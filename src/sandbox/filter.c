@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #define PR_SET_SECCOMP_OPT 22     /* <linux/prctl.h> PR_SET_SECCOMP */
+#define PR_SET_DUMPABLE_OPT 4     /* <linux/prctl.h> PR_SET_DUMPABLE */
+#define SUID_DUMP_USER 1          /* the only PR_SET_DUMPABLE value we let through */
 #define TIOCSTI_CMD 0x5412        /* <asm-generic/ioctls.h> TIOCSTI */
 #define PERSONA_QUERY 0xffffffffu /* personality(0xffffffff) only reads */
 #define X32_SYSCALL_BIT 0x40000000
@@ -97,9 +99,13 @@ sandbox_filter_classify(const struct sandbox_policy *p, const struct seccomp_dat
 	if (sandbox_filter_denies(p, nr))
 		return SANDBOX_NOTIF_VIOLATION;
 	/* Argument checks on the low 32 bits (C int arguments). */
+	/* PR_SET_DUMPABLE 0 would hide the plugin's memory (and /proc/PID
+	 * files) from an unprivileged supervisor: the paths it must read to
+	 * report filesystem denials.  The kernel compares arg2 in full. */
 	if (nr == SYS_prctl)
-		return (uint32_t)d->args[0] == PR_SET_SECCOMP_OPT ? SANDBOX_NOTIF_VIOLATION :
-		    SANDBOX_NOTIF_ALLOWED;
+		return (uint32_t)d->args[0] == PR_SET_SECCOMP_OPT ||
+		    ((uint32_t)d->args[0] == PR_SET_DUMPABLE_OPT && d->args[1] != SUID_DUMP_USER) ?
+		    SANDBOX_NOTIF_VIOLATION : SANDBOX_NOTIF_ALLOWED;
 	if (nr == SYS_ioctl)
 		return (uint32_t)d->args[1] == TIOCSTI_CMD ? SANDBOX_NOTIF_VIOLATION :
 		    SANDBOX_NOTIF_ALLOWED;
@@ -303,6 +309,7 @@ sandbox_filter_build(const struct sandbox_policy *p, bool user_notif, struct san
 	 */
 	{
 		struct scmp_arg_cmp seccomp_opt = { 0, SCMP_CMP_MASKED_EQ, 0xffffffffu, PR_SET_SECCOMP_OPT };
+		struct scmp_arg_cmp dumpable_opt = { 0, SCMP_CMP_MASKED_EQ, 0xffffffffu, PR_SET_DUMPABLE_OPT };
 		struct scmp_arg_cmp sti = { 1, SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI_CMD };
 		struct scmp_arg_cmp p0 = { 0, SCMP_CMP_MASKED_EQ, 0xffffffffu, 0 };
 		struct scmp_arg_cmp pq = { 0, SCMP_CMP_MASKED_EQ, 0xffffffffu, PERSONA_QUERY };
@@ -334,6 +341,9 @@ sandbox_filter_build(const struct sandbox_policy *p, bool user_notif, struct san
 			 * decides on the low 32 bits. */
 			if ((r = rule(ctx, deny, SYS_prctl, sandbox_filter_denies(p, SYS_prctl) ? 0 : 1,
 			    &seccomp_opt)) != 0)
+				goto out;
+			if (!sandbox_filter_denies(p, SYS_prctl) &&
+			    (r = rule(ctx, deny, SYS_prctl, 1, &dumpable_opt)) != 0)
 				goto out;
 			if ((r = rule(ctx, deny, SYS_ioctl, sandbox_filter_denies(p, SYS_ioctl) ? 0 : 1,
 			    &sti)) != 0)

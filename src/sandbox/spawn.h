@@ -96,6 +96,8 @@ enum sandbox_spawn_error {
  * child's stdin (-1: /dev/null).  On success returns 0 and fills `c` (free
  * with sandbox_child_close).  On failure returns one of enum
  * sandbox_spawn_error with a message in `err`; nothing is left running.
+ * The child's parent-death signal follows the calling *thread*: call this
+ * from a thread that outlives the sandbox.
  */
 int sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
     const struct sandbox_probe *pr, const char *program, char *const argv[], int stdin_fd,

@@ -547,18 +547,28 @@ struct fs_arg {
 };
 
 /* Read, resolve and check one path argument.  Returns true if it lies
- * outside the policy (and reports it); false if inside or unreadable. */
+ * outside the policy, or cannot be read from a caller that is still waiting
+ * (fail closed: a plugin that hides its memory from us must not also hide
+ * its filesystem accesses), and reports it; false if inside, or if the
+ * caller is gone. */
 static bool
 check_fs_arg(struct sandbox_run *r, const struct seccomp_notif *req, const struct fs_arg *a)
 {
 	char raw[PATH_MAX], base[PATH_MAX], full[2 * PATH_MAX + 2], real[PATH_MAX], link[64], name[32];
+	const char *why = NULL;
 	ssize_t n;
 	cJSON *d;
 
-	if (read_remote_string(r, (pid_t)req->pid, a->addr, raw, sizeof(raw)) != 0 ||
-	    ioctl(r->c.notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) != 0)
-		return false; /* nothing trustworthy to report: the kernel decides */
-	if (raw[0] == '/') {
+	if (read_remote_string(r, (pid_t)req->pid, a->addr, raw, sizeof(raw)) != 0) {
+		snprintf(raw, sizeof(raw), "?");
+		why = "path unreadable in the plugin's memory";
+	}
+	/* Only now is the pid known to still be the caller (not reused). */
+	if (ioctl(r->c.notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) != 0)
+		return false;
+	if (why != NULL) {
+		snprintf(real, sizeof(real), "?");
+	} else if (raw[0] == '/') {
 		snprintf(full, sizeof(full), "%s", raw);
 	} else {
 		if (a->dirfd == AT_FDCWD)
@@ -567,17 +577,26 @@ check_fs_arg(struct sandbox_run *r, const struct seccomp_notif *req, const struc
 			snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int)req->pid, a->dirfd);
 		/* The base directory's path in the plugin's view: the kernel
 		 * renders it from the plugin's mount namespace root when ours
-		 * cannot reach it.  Anything but a path (a socket, a pipe) is
-		 * not reported. */
+		 * cannot reach it.  Anything but a path (a socket, a pipe, no
+		 * such descriptor) is not a directory: the kernel fails it. */
 		n = readlink(link, base, sizeof(base) - 1);
-		if (n <= 0 || base[0] != '/')
+		if (n > 0 && base[0] != '/')
 			return false;
-		base[n] = '\0';
-		snprintf(full, sizeof(full), "%s/%s", base, raw);
+		if (n <= 0) {
+			if (errno == ENOENT)
+				return false; /* no such descriptor: EBADF from the kernel */
+			why = "working directory unreadable";
+			snprintf(real, sizeof(real), "%s", raw);
+		} else {
+			base[n] = '\0';
+			snprintf(full, sizeof(full), "%s/%s", base, raw);
+		}
 	}
-	resolve_for_report((pid_t)req->pid, full, real);
-	if (sandbox_landlock_path_allowed(r->p, r->c.program, real, a->write))
-		return false;
+	if (why == NULL) {
+		resolve_for_report((pid_t)req->pid, full, real);
+		if (sandbox_landlock_path_allowed(r->p, r->c.program, real, a->write))
+			return false;
+	}
 	d = cJSON_CreateObject();
 	sandbox_syscall_name(req->data.nr, name, sizeof(name));
 	if (d != NULL) {
@@ -588,6 +607,8 @@ check_fs_arg(struct sandbox_run *r, const struct seccomp_notif *req, const struc
 		cJSON_AddStringToObject(d, "plugin", r->plugin);
 		cJSON_AddNumberToObject(d, "pid", req->pid);
 		cJSON_AddStringToObject(d, "access", a->access);
+		if (why != NULL)
+			cJSON_AddStringToObject(d, "reason", why);
 	}
 	emit(r, "unauthorized_filesystem_access", d);
 	return true;
@@ -934,6 +955,11 @@ reap(struct sandbox_run *r)
 	int status = 0;
 	pid_t w;
 
+	/* Leftover children of the plugin die with it: signalled while our
+	 * child is still a zombie (the pidfd woke us), because its pid, and so
+	 * the process group id, cannot be reused by another process before we
+	 * reap it; after wait4 it could. */
+	(void)kill(-r->c.init_pid, SIGKILL);
 	do
 		w = wait4(r->c.init_pid, &status, WNOHANG | __WALL, &ru);
 	while (w < 0 && errno == EINTR);
@@ -949,8 +975,6 @@ reap(struct sandbox_run *r)
 			ru = rep.ru;
 		}
 	}
-	/* Leftover children of the plugin die with it. */
-	(void)kill(-r->c.init_pid, SIGKILL);
 	r->wall_ms = (time_mono_ns() - r->c.start_ns) / 1000000;
 	r->cpu_ms = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
 	    (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;

@@ -19,7 +19,8 @@
  *     resource_limit_exceeded (memory) event;
  *   - relays stdout/stderr up to max_output (then kills: output);
  *   - enforces wall_timeout, max_violations, the CPU share by a SIGSTOP/
- *     SIGCONT duty cycle on the plugin's CPU clock, and samples memory,
+ *     SIGCONT duty cycle on the plugin's CPU clock (the whole process tree's
+ *     when the policy allows fork), and samples memory,
  *     processes and descriptors to report rlimit hits;
  *   - collects the result (exit status/signal, times, peak RSS, limits hit,
  *     violations, layers).
@@ -68,7 +69,8 @@ struct sandbox_run {
 	bool done;
 	bool fork_allowed;
 	uint64_t deadline_ns;            /* 0 = none */
-	uint64_t cpu_ns;                 /* last CPU clock sample of the plugin */
+	uint64_t cpu_ns;                 /* last CPU sample of the plugin (its tree
+	                                  * when fork is allowed) */
 	uint64_t hwm_kb;                 /* last VmHWM sample of the plugin */
 	/* result */
 	int exit_code;                   /* -1 when signalled */

@@ -152,6 +152,15 @@ sandbox_sysset_add(struct sandbox_sysset *set, const char *name)
 	return add_name(set, name, 0);
 }
 
+/* Always denied, by x86-64 number: calls newer than libseccomp 2.6's name
+ * table (an unknown name would silently drop out of the set above). */
+static const struct {
+	int nr;
+	const char *name;
+} always_denied_nr[] = {
+	{ 467, "open_tree_attr" },   /* Linux 6.15: open_tree with mount attributes */
+};
+
 void
 sandbox_syscalls_always_denied(struct sandbox_sysset *set)
 {
@@ -161,6 +170,8 @@ sandbox_syscalls_always_denied(struct sandbox_sysset *set)
 	for (i = 0; always_denied[i] != NULL; i++)
 		if ((nr = resolve(always_denied[i])) >= 0)
 			sandbox_sysset_add_nr(set, nr);
+	for (i = 0; i < ARRAY_SIZE(always_denied_nr); i++)
+		sandbox_sysset_add_nr(set, always_denied_nr[i].nr);
 }
 
 void
@@ -174,7 +185,12 @@ sandbox_syscall_name(int nr, char *out, unsigned len)
 	if (n != NULL) {
 		snprintf(out, len, "%s", n);
 		free(n);
-	} else {
-		snprintf(out, len, "nr_%d", nr);
+		return;
 	}
+	for (size_t i = 0; i < ARRAY_SIZE(always_denied_nr); i++)
+		if (always_denied_nr[i].nr == nr) {
+			snprintf(out, len, "%s", always_denied_nr[i].name);
+			return;
+		}
+	snprintf(out, len, "nr_%d", nr);
 }

@@ -123,6 +123,49 @@ static int pin_listed(const struct tls_trust *t, const unsigned char pin[32])
 	return 0;
 }
 
+/* ---- server name matching (RFC 6125 6.4) -------------------------------- */
+
+static int lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+static int ascii_eq_nocase(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
+			return 0;
+	return 1;
+}
+
+int tls_dns_name_match(const char *pat, size_t plen, const char *name)
+{
+	size_t nlen = strlen(name);
+
+	/* "host." and "host" are one name (RFC 6125 6.4.1; RFC 1034 3.1). */
+	if (nlen > 0 && name[nlen - 1] == '.')
+		nlen--;
+	if (plen > 0 && pat[plen - 1] == '.')
+		plen--;
+	if (nlen == 0 || plen == 0 || name[0] == '.' || memchr(name, '*', nlen))
+		return 0;
+	if (plen >= 2 && pat[0] == '*' && pat[1] == '.') {
+		const char *rest = pat + 2, *dot = memchr(name, '.', nlen);
+		size_t rlen = plen - 2;
+		/* "*.example.com" yes, "*.com" no: the wildcard's parent must
+		 * have two labels (no wildcard over a public suffix). */
+		if (rlen == 0 || memchr(rest, '.', rlen) == NULL || rest[0] == '.')
+			return 0;
+		if (dot == NULL || dot == name)
+			return 0;           /* the wildcard stands for one non-empty label */
+		return (size_t)(name + nlen - (dot + 1)) == rlen &&
+		    ascii_eq_nocase(dot + 1, rest, rlen);
+	}
+	if (memchr(pat, '*', plen))
+		return 0;                   /* partial-label wildcards: never */
+	return plen == nlen && ascii_eq_nocase(pat, name, nlen);
+}
+
 /* ---- the br_x509_class wrapper ----------------------------------------- */
 
 static void v_start_chain(const br_x509_class **ctx, const char *server_name)
@@ -141,21 +184,24 @@ static void v_start_chain(const br_x509_class **ctx, const char *server_name)
 	v->any_not_yet = v->any_expired = 0;
 	v->cert_extra = 0;
 	v->decided = 0;
-	v->ip_ok = 0;
-	/* As the verifier of a server certificate we must have a name to check:
-	 * BearSSL silently skips the check when it gets none. */
-	v->no_name = t->peer_role == TLS_PEER_SERVER && v->expect_ip_len == 0 &&
-	    (server_name == NULL || server_name[0] == '\0');
+	v->host_ok = 0;
+	v->expect_dns[0] = '\0';
+	v->n_path = 0;
+	v->too_long = 0;
+	/* As the verifier of a server certificate we must have a name to check
+	 * (BearSSL silently skips the check when it gets none): without one,
+	 * host_ok stays 0 and the chain fails. */
+	if (t->peer_role == TLS_PEER_SERVER && v->expect_ip_len == 0 && server_name != NULL &&
+	    strlen(server_name) < sizeof(v->expect_dns))
+		strcpy(v->expect_dns, server_name);
 	v->now = t->now ? (int64_t)t->now() : (int64_t)time(NULL);
 	/* br_x509_minimal_init_full resets everything, including the time:
 	 * re-initialise per chain so no state leaks between handshakes. */
 	br_x509_minimal_init_full(&v->minimal, t->anchors.ta, t->anchors.n);
 	x509_br_time(v->now, &days, &secs);
 	br_x509_minimal_set_time(&v->minimal, days, secs);
-	/* Hostname checking only makes sense when we are the client; an IP
-	 * literal is matched against iPAddress SANs by us (end_cert). */
-	v->minimal.vtable->start_chain(&v->minimal.vtable,
-	    t->peer_role == TLS_PEER_SERVER && v->expect_ip_len == 0 ? server_name : NULL);
+	/* BearSSL's name check is off: we match the leaf's SANs (end_cert). */
+	v->minimal.vtable->start_chain(&v->minimal.vtable, NULL);
 }
 
 static void v_start_cert(const br_x509_class **ctx, uint32_t length)
@@ -170,6 +216,14 @@ static void v_start_cert(const br_x509_class **ctx, uint32_t length)
 	/* BR_ERR_X509_OK in the middle of a chain means an earlier
 	 * certificate was verified by a trust anchor: this one is extra. */
 	v->cert_extra = v->minimal.err == BR_ERR_X509_OK;
+	if (!v->cert_extra && !v->too_long && v->n_path >= TLS_VERIFY_MAX_CHAIN)
+		v->too_long = 1;
+	if (v->too_long) {
+		v->cert_extra = 1;      /* neither buffered nor given to BearSSL */
+		return;
+	}
+	if (!v->cert_extra)
+		v->n_path++;
 	if (!v->cert_overflow && !v->cert_extra) {
 		v->cert = malloc(length ? length : 1);
 		if (v->cert)
@@ -184,6 +238,8 @@ static void v_append(const br_x509_class **ctx, const unsigned char *buf, size_t
 {
 	struct tls_verifier *v = V(ctx);
 
+	if (v->too_long)
+		return;
 	if (!v->cert_overflow && !v->cert_extra) {
 		if (v->cert_cap - v->cert_len < len) {
 			v->cert_overflow = 1;
@@ -232,6 +288,8 @@ static void v_end_cert(const br_x509_class **ctx)
 	const struct tls_trust *t = v->trust;
 	struct x509_info *info = NULL;
 
+	if (v->too_long)
+		goto out;
 	v->minimal.vtable->end_cert(&v->minimal.vtable);
 	if (v->cert_extra)
 		goto out;
@@ -259,7 +317,10 @@ static void v_end_cert(const br_x509_class **ctx)
 			const struct x509_san *s = &info->sans.san[i];
 			if (s->type == X509_SAN_IP && v->expect_ip_len != 0 &&
 			    s->len == v->expect_ip_len && memcmp(s->val, v->expect_ip, s->len) == 0)
-				v->ip_ok = 1;
+				v->host_ok = 1;
+			if (s->type == X509_SAN_DNS && v->expect_ip_len == 0 && v->expect_dns[0] &&
+			    tls_dns_name_match(s->val, s->len, v->expect_dns))
+				v->host_ok = 1;
 		}
 		for (size_t i = 0; i < info->sans.n; i++) {
 			const struct x509_san *s = &info->sans.san[i];
@@ -301,6 +362,8 @@ static unsigned v_end_chain(const br_x509_class **ctx)
 	v->cert = NULL;
 	if (v->n_certs == 0)
 		return finish(v, TLS_VR_NO_CERTIFICATE, BR_ERR_X509_EMPTY_CHAIN);
+	if (v->too_long)
+		return finish(v, TLS_VR_BAD_CERTIFICATE, BR_ERR_X509_LIMIT_EXCEEDED);
 	if (err == BR_ERR_X509_EXPIRED) {
 		if (v->any_not_yet && !v->any_expired)
 			return finish(v, TLS_VR_NOT_YET_VALID, TLS_ERR_NOT_YET_VALID);
@@ -312,7 +375,7 @@ static unsigned v_end_chain(const br_x509_class **ctx)
 		return finish(v, TLS_VR_HOSTNAME_MISMATCH, (int)err);
 	if (err != 0)
 		return finish(v, TLS_VR_BAD_CERTIFICATE, (int)err);
-	if (v->no_name || (v->expect_ip_len != 0 && !v->ip_ok))
+	if (t->peer_role == TLS_PEER_SERVER && !v->host_ok)
 		return finish(v, TLS_VR_HOSTNAME_MISMATCH, BR_ERR_X509_BAD_SERVER_NAME);
 	/* BearSSL accepted the chain; now our own checks. */
 	if (v->leaf_bad)

@@ -22,11 +22,14 @@
  *   - extraction of the leaf's URI SAN (the agent identity);
  *   - one distinct, named reason per failure (BearSSL reports expired and
  *     not-yet-valid with the same code; we tell them apart from the dates);
- *   - IP-literal server names (https://10.0.0.5/): BearSSL matches the name
- *     against dNSName SANs only, so an IP would fail against an iPAddress
- *     SAN and could pass against a dNSName spelled "10.0.0.5".  For an IP
- *     literal we disable BearSSL's name check and require an iPAddress SAN
- *     with the same octets (RFC 6125 6.2.1; RFC 5280 4.2.1.6);
+ *   - the server name check (client side), instead of BearSSL's, which
+ *     falls back to the subject CN when a certificate has no SAN extension,
+ *     lets "*.com" match and knows no iPAddress SANs.  Ours (RFC 6125 6.4): dNSName SANs
+ *     only, ASCII case-insensitive, one trailing dot ignored, a wildcard only
+ *     as the whole left-most label of a name with at least three labels and
+ *     matching exactly one non-empty label; an IP literal (https://10.0.0.5/)
+ *     matches only an iPAddress SAN with the same octets, never a dNSName
+ *     spelled "10.0.0.5" (RFC 6125 6.2.1, RFC 5280 4.2.1.6);
  *   - fail closed: the peer's key (get_pkey) is handed to the engine only
  *     after end_chain() has decided OK for this very chain.
  *
@@ -45,6 +48,11 @@
 #include "crypto/x509.h"
 
 #define TLS_VERIFY_MAX_CERT     (16 * 1024)
+/* Certificates of a peer chain we validate before an anchor is reached;
+ * longer chains fail (BR_ERR_X509_LIMIT_EXCEEDED) and the excess is not
+ * given to br_x509_minimal, which would check one signature per
+ * certificate: a cheap way for an anonymous peer to burn our CPU. */
+#define TLS_VERIFY_MAX_CHAIN    10
 #define TLS_VERIFY_MAX_PINS     8
 #define TLS_MAX_IDENTITY        255
 #define TLS_MAX_SERIAL          20
@@ -138,8 +146,10 @@ struct tls_verifier {
 	int decided;                       /* end_chain ran for the current chain */
 	unsigned char expect_ip[16];       /* IP-literal server name, raw octets */
 	size_t expect_ip_len;              /* 0: the name (if any) is a DNS name */
-	int ip_ok;                         /* the leaf has that iPAddress SAN */
-	int no_name;                       /* server certificate but no name to check */
+	char expect_dns[254];              /* DNS server name for this chain, "" if none */
+	int host_ok;                       /* the leaf carries the expected name */
+	size_t n_path;                     /* certificates given to br_x509_minimal */
+	int too_long;                      /* over TLS_VERIFY_MAX_CHAIN: rest skipped */
 };
 
 /* Prepare `v` for use with `trust` (which must outlive it). */
@@ -153,6 +163,12 @@ void tls_verifier_init(struct tls_verifier *v, const struct tls_trust *trust);
  * verifier matches iPAddress SANs itself.  Returns 0 for a DNS name.
  */
 int tls_verifier_set_server_name(struct tls_verifier *v, const char *name);
+
+/*
+ * Does dNSName SAN `pat` (plen bytes, as in the certificate) match server
+ * name `name`?  The rules are in the comment at the top.  1 or 0.
+ */
+int tls_dns_name_match(const char *pat, size_t plen, const char *name);
 
 /* Release what a handshake interrupted mid-certificate left behind. */
 void tls_verifier_release(struct tls_verifier *v);

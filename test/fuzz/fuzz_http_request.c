@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "http/basic_auth.h"
 #include "http/message.h"
 #include "http/router.h"
 
@@ -44,6 +45,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ctx.req = &req;
 		http_dispatch(routes, 3, &ctx, &rep);
 		http_reply_free(&rep);
+		/* Basic credentials: total, NUL-terminated, user without ':' */
+		const struct http_header *h = http_find_header(req.headers, req.n_headers,
+		    "authorization");
+		struct basic_auth a;
+		if (h && basic_auth_parse(h->value, h->value_len, &a) == 0) {
+			if (a.user[0] == '\0' || strchr(a.user, ':') ||
+			    strlen(a.user) > BASIC_AUTH_MAX_USER || strlen(a.pass) > BASIC_AUTH_MAX_PASS)
+				abort();
+			basic_auth_wipe(&a);
+		}
 	}
 	free(buf);
 	return 0;

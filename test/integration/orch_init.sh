@@ -65,10 +65,12 @@ free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0)
 mkdir -p nb && chown 65534:65534 nb
 as_nobody "$S" orchestrator init -d "$TMP/nb/s" --name localhost >/dev/null 2>nb.err \
     && ok "init as uid 65534" || fail "init as uid 65534" "$(cat nb.err)"
-as_nobody "$S" orchestrator run -c "$TMP/nb/s/orchestrator.yaml" \
+# setpriv directly (not the as_nobody function) so that $! is the server itself
+setpriv --reuid=65534 --regid=65534 --clear-groups "$S" orchestrator run -c "$TMP/nb/s/orchestrator.yaml" \
     --set orchestrator.listen_enroll=127.0.0.1:$(free_port) \
-    --set orchestrator.listen_agent=127.0.0.1:$(free_port) 2>nb.run &
+    --set orchestrator.listen_agent=127.0.0.1:$(free_port) >nb.run 2>&1 &
 pid=$!
+trap 'kill -9 $pid 2>/dev/null; rm -rf "$TMP"' EXIT INT TERM
 for i in $(seq 1 100); do [ -S nb/s/admin.sock ] && break; sleep 0.05; done
 [ "$(stat -c '%a %u' nb/s/admin.sock 2>&1)" = "600 65534" ] && ok "admin socket 0600, owned by the orchestrator's uid" \
     || fail "admin socket 0600, owned by the orchestrator's uid" "$(stat -c '%a %u' nb/s/admin.sock 2>&1) $(cat nb.run)"

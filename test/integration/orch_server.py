@@ -298,6 +298,32 @@ try:
     st = c.getresponse().status
     c.close()
     check("enroll listener still answers normally", st == 401, st)
+
+    # ---- SIGTERM drains: a request in flight is still answered ---------------------------
+    half = socket.socket(socket.AF_UNIX)
+    half.settimeout(5)
+    half.connect(SOCK)
+    idle = socket.socket(socket.AF_UNIX)
+    idle.connect(SOCK)
+    half.sendall(b"GET /v1/admin/tenants HTTP/1.1\r\n")
+    time.sleep(0.2)
+    server.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    check("SIGTERM closes idle connections at once", closed_within(idle, 2))
+    half.sendall(b"Host: x\r\n\r\n")
+    out = b""
+    try:
+        while True:
+            d = half.recv(65536)
+            if not d:
+                break
+            out += d
+    except OSError:
+        pass
+    half.close()
+    idle.close()
+    check("SIGTERM: the request in flight gets its answer (Connection: close)",
+          out.startswith(b"HTTP/1.1 200") and b"Connection: close" in out, out[:200])
     with open(EVENTS) as f:
         lines = f.read().splitlines()
     peer_ev = [l for l in lines if '"source"' in l]

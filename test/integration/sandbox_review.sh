@@ -59,3 +59,37 @@ for who in root nobody; do
         fi
     done
 done
+
+# always-denied calls newer than libseccomp's name table (by number)
+for who in root nobody; do
+    for pol in default denylist; do
+        if [ $pol = default ]; then P=""; else P=$DENYLIST; fi
+        # shellcheck disable=SC2086
+        sb_run "$who" "ota-$pol" $P $WT -- "$HOSTILE" open_tree_attr
+        expect_blocked "$who" "$pol: open_tree_attr (Linux 6.15)" '^open_tree_attr: EPERM' \
+            "$(ev_syscall open_tree_attr)"
+    done
+done
+
+# The supervisor must be able to read the paths it reports: a plugin may
+# not make itself undumpable (which hides /proc/PID/mem from an
+# unprivileged supervisor), and a path it cannot read is denied and
+# reported (fail closed), not waved through unreported.
+mkdir -p "$OUTSIDE/ud" && echo data >"$OUTSIDE/ud/secret" && chmod 755 "$OUTSIDE/ud" && chmod 644 "$OUTSIDE/ud/secret"
+for who in root nobody; do
+    for ns in off auto; do
+        # shellcheck disable=SC2086
+        sb_run "$who" "undump-$ns" $DENYLIST --set namespaces=$ns $WT -- "$HOSTILE" undumpable-read "$OUTSIDE/ud/secret"
+        expect_blocked "$who" "namespaces=$ns: prctl(PR_SET_DUMPABLE, 0) denied" \
+            '^prctl\(PR_SET_DUMPABLE, 0\): EPERM' "$(ev_syscall prctl)"
+        if ev_has "$SB_EV" "$(ev_fs "^$OUTSIDE/ud/secret\$")"; then
+            ok "namespaces=$ns: the read outside after PR_SET_DUMPABLE is reported [$who]"
+        else
+            fail "namespaces=$ns: the read outside after PR_SET_DUMPABLE is reported [$who]" "$(sb_context)"
+        fi
+    done
+    # shellcheck disable=SC2086
+    sb_run "$who" badptr $DENYLIST $WT -- "$HOSTILE" badptr-open
+    expect_blocked "$who" "open of an unreadable path: denied" '^open\(unmapped pointer\): EPERM' \
+        '.event == "unauthorized_filesystem_access" and .details.path == "?" and (.details.reason | type) == "string"'
+done

@@ -27,7 +27,7 @@
  * bpf perf_event_open userfaultfd keyctl kexec_load init_module personality
  * connect ADDR PORT modify_ldt seccomp prctl-seccomp kill [PID...] tiocsti int80 x32
  * alloc MB spin forkbomb flood [MB] bigfile MB [PATH] fds parent-proc [PID]
- * spin-kids N MS [setsid] clone-ns [user|mnt|net|pid|ipc|uts|cgroup|all]
+ * undumpable-read PATH badptr-open open_tree_attr spin-kids N MS [setsid] clone-ns [user|mnt|net|pid|ipc|uts|cgroup|all]
  * scratch PATH (well-behaved: write, read back, "scratch: ok") symlink-rel DIR
  * exit N segv escaped-exec bench KIND N.
  */
@@ -1135,6 +1135,25 @@ main(int argc, char **argv)
 	if (!strcmp(m, "symlink-rel")) return mode_symlink_rel(argc, argv);
 	if (!strcmp(m, "scratch")) return mode_scratch(argc, argv);
 	if (!strcmp(m, "clone-ns")) return mode_clone_ns(argc, argv);
+	if (!strcmp(m, "undumpable-read") && argc > 2) {
+		/* hide our memory from an unprivileged supervisor, then read
+		 * outside the policy: the attempt must still be reported */
+		verdict("prctl(PR_SET_DUMPABLE, 0)", prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 ? 0 : -1);
+		escaped = 0; /* not an escape by itself */
+		try_read("undumpable read", argv[2]);
+		return finish();
+	}
+	if (!strcmp(m, "badptr-open")) {
+		/* a path the supervisor cannot read: fail closed, reported */
+		verdict("open(unmapped pointer)", syscall(SYS_open, (long)0x10, (long)O_RDONLY, 0L));
+		return finish();
+	}
+	if (!strcmp(m, "open_tree_attr")) {
+		/* Linux 6.15, newer than libseccomp 2.6's table: open_tree(2)
+		 * plus mount attributes (OPEN_TREE_CLONE = 1) */
+		verdict("open_tree_attr", syscall(467, AT_FDCWD, "/", 1L, 0L, 0L));
+		return finish();
+	}
 	if (!strcmp(m, "mount")) return mode_mount();
 	if (!strcmp(m, "unshare")) return mode_unshare();
 	if (!strcmp(m, "setns")) return mode_setns();

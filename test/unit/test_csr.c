@@ -214,6 +214,60 @@ test_ambiguous_extension_request(void)
 	free(der);
 }
 
+/* The self-signature must be strict DER: the same (r, s) with a redundant
+ * zero octet in r still verifies with BearSSL's lenient decoder. */
+static void
+test_signature_must_be_der(void)
+{
+	unsigned char *der = NULL, *out = NULL, nsig[80];
+	size_t len = 0, olen = 0, m;
+	struct der_cursor top, req, sc;
+	struct der_tlv t, cri, alg, bits, seq, r, sv;
+	const unsigned char *sp;
+	size_t sl;
+	struct csr_info ci;
+	struct der_buf b;
+
+	CHECK_EQ_INT(csr_build(&key, "agent-a", NULL, &der, &len), 0);
+	der_cursor_init(&top, der, len);
+	CHECK_EQ_INT(der_expect(&top, DER_SEQUENCE, &t), 0);
+	CHECK_EQ_INT(der_enter(&top, &t, &req), 0);
+	CHECK_EQ_INT(der_expect(&req, DER_SEQUENCE, &cri), 0);
+	CHECK_EQ_INT(der_expect(&req, DER_SEQUENCE, &alg), 0);
+	CHECK_EQ_INT(der_expect(&req, DER_BIT_STRING, &bits), 0);
+	CHECK_EQ_INT(der_get_bitstring_bytes(&bits, &sp, &sl), 0);
+	der_cursor_init(&sc, sp, sl);
+	CHECK_EQ_INT(der_expect(&sc, DER_SEQUENCE, &seq), 0);
+	CHECK_EQ_INT(der_enter(&sc, &seq, &sc), 0);
+	CHECK_EQ_INT(der_expect(&sc, DER_INTEGER, &r), 0);
+	CHECK_EQ_INT(der_expect(&sc, DER_INTEGER, &sv), 0);
+	/* SEQUENCE { INTEGER 00 || r, INTEGER s } with short lengths */
+	size_t inner = 2 + r.len + 1 + 2 + sv.len, n = 0;
+	CHECK(inner < 0x80);
+	nsig[n++] = 0x30;
+	nsig[n++] = (unsigned char)inner;
+	nsig[n++] = 0x02;
+	nsig[n++] = (unsigned char)(r.len + 1);
+	nsig[n++] = 0x00;
+	memcpy(nsig + n, r.val, r.len);
+	n += r.len;
+	nsig[n++] = 0x02;
+	nsig[n++] = (unsigned char)sv.len;
+	memcpy(nsig + n, sv.val, sv.len);
+	n += sv.len;
+	der_buf_init(&b);
+	m = der_begin(&b, DER_SEQUENCE);
+	der_put_raw(&b, cri.raw, cri.raw_len);
+	der_put_raw(&b, alg.raw, alg.raw_len);
+	der_put_bitstring(&b, nsig, n);
+	der_end(&b, m);
+	CHECK_EQ_INT(der_buf_finish(&b, &out, &olen), DER_OK);
+	CHECK_EQ_INT(csr_parse(der, len, &ci), 0);
+	CHECK_EQ_INT(csr_parse(out, olen, &ci), CSR_E_SIGNATURE);
+	free(out);
+	free(der);
+}
+
 int
 main(void)
 {
@@ -226,6 +280,7 @@ main(void)
 	RUN(test_pem_extraction);
 	RUN(test_openssl_request);
 	RUN(test_ambiguous_extension_request);
+	RUN(test_signature_must_be_der);
 	key_wipe(&key);
 	return HARNESS_EXIT();
 }

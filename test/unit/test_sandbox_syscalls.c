@@ -225,6 +225,14 @@ test_classify_denylist_allows_fork(void)
 	CHECK_EQ_INT(sandbox_filter_classify(&p, &d), SANDBOX_NOTIF_ALLOWED);
 	d = sd(SYS_prctl, 22 | (1ull << 40), 0);
 	CHECK_EQ_INT(sandbox_filter_classify(&p, &d), SANDBOX_NOTIF_VIOLATION);
+	/* PR_SET_DUMPABLE: 0 (or anything but 1) would hide the plugin's
+	 * memory from the supervisor's reporting */
+	d = sd(SYS_prctl, 4, 0);
+	CHECK_EQ_INT(sandbox_filter_classify(&p, &d), SANDBOX_NOTIF_VIOLATION);
+	d = sd(SYS_prctl, 4 | (1ull << 32), 1ull << 32);
+	CHECK_EQ_INT(sandbox_filter_classify(&p, &d), SANDBOX_NOTIF_VIOLATION);
+	d = sd(SYS_prctl, 4, 1);
+	CHECK_EQ_INT(sandbox_filter_classify(&p, &d), SANDBOX_NOTIF_ALLOWED);
 	d = sd(SYS_personality, 0x0008 /* READ_IMPLIES_EXEC-ish */, 0);
 	CHECK_EQ_INT(sandbox_filter_classify(&p, &d), SANDBOX_NOTIF_VIOLATION);
 	d = sd(SYS_personality, 0xffffffffu, 0);

@@ -1076,9 +1076,10 @@ static void test_ip_literal_server_name(void)
 	/* dNSName "127.0.0.1" is not an address (RFC 6125 6.2.1) */
 	CHECK_EQ_INT(connect_named(&c_dnsip, "127.0.0.1", NULL, 0, &reason), 0);
 	CHECK_EQ_STR(tls_verify_reason_name(reason), "hostname_mismatch");
-	/* case-insensitive DNS names still match, a trailing dot does not */
+	/* DNS names: case-insensitive, a trailing dot is the same name */
 	CHECK_EQ_INT(connect_named(&c_ip4, "LocalHost", NULL, 0, &reason), 1);
-	CHECK_EQ_INT(connect_named(&c_ip4, "localhost.", NULL, 0, &reason), 0);
+	CHECK_EQ_INT(connect_named(&c_ip4, "localhost.", NULL, 0, &reason), 1);
+	CHECK_EQ_INT(connect_named(&c_ip4, "localhost..", NULL, 0, &reason), 0);
 	tls_creds_free(&c_ip4);
 	tls_creds_free(&c_ip6);
 	tls_creds_free(&c_dnsip);
@@ -1207,6 +1208,101 @@ static void test_http_request_deadline(void)
 	tls_client_free(&cl);
 }
 
+/* An unanchored chain longer than TLS_VERIFY_MAX_CHAIN is refused without
+ * BearSSL checking a signature per certificate; shorter ones keep their
+ * reason, and certificates after the anchor do not count. */
+static void test_chain_length_cap(void)
+{
+	static struct tls_verifier v;
+	fake_now = t0;
+	/* leaf + its CA, the CA not trusted: unknown_ca.  (More copies of our
+	 * CA would hit its pathLenConstraint 0, which BearSSL enforces; an
+	 * attacker's own CAs have none.) */
+	tls_verifier_init(&v, &tr_client_ca2);
+	v.vtable->start_chain(&v.vtable, "localhost");
+	feed_cert(&v, srv.der, srv.der_len);
+	feed_cert(&v, ca1.der, ca1.der_len);
+	CHECK_EQ_INT((int)v.vtable->end_chain(&v.vtable), BR_ERR_X509_NOT_TRUSTED);
+	CHECK_EQ_STR(tls_verify_reason_name(v.res.reason), "unknown_ca");
+	/* leaf + 40 copies: over the cap */
+	v.vtable->start_chain(&v.vtable, "localhost");
+	feed_cert(&v, srv.der, srv.der_len);
+	for (int i = 0; i < 40; i++)
+		feed_cert(&v, ca1.der, ca1.der_len);
+	CHECK_EQ_INT((int)v.vtable->end_chain(&v.vtable), BR_ERR_X509_LIMIT_EXCEEDED);
+	CHECK_EQ_STR(tls_verify_reason_name(v.res.reason), "bad_certificate");
+	CHECK(v.n_path <= TLS_VERIFY_MAX_CHAIN);
+	tls_verifier_release(&v);
+	/* trusted CA: copies after the anchored leaf are ignored, not counted */
+	tls_verifier_init(&v, &tr_client);
+	v.vtable->start_chain(&v.vtable, "localhost");
+	feed_cert(&v, srv.der, srv.der_len);
+	for (int i = 0; i < 40; i++)
+		feed_cert(&v, ca1.der, ca1.der_len);
+	CHECK_EQ_INT((int)v.vtable->end_chain(&v.vtable), 0);
+	tls_verifier_release(&v);
+}
+
+/* Server name rules (RFC 6125 6.4): SANs only, never the subject CN (BearSSL
+ * falls back to the CN when there is no SAN extension); wildcards only as a whole
+ * left-most label, over at least two more labels, for exactly one label. */
+static void test_dns_name_rules(void)
+{
+	static const struct { const char *pat, *name; int want; } cases[] = {
+		{ "orch.example.test", "orch.example.test", 1 },
+		{ "ORCH.example.test", "orch.EXAMPLE.test", 1 },
+		{ "orch.example.test.", "orch.example.test", 1 },
+		{ "orch.example.test", "orch.example.test.", 1 },
+		{ "orch.example.test", "orch.example.tes", 0 },
+		{ "orch.example.test", "xorch.example.test", 0 },
+		{ "*.example.test", "a.example.test", 1 },
+		{ "*.example.test", "A-1.Example.Test", 1 },
+		{ "*.example.test", "example.test", 0 },
+		{ "*.example.test", "a.b.example.test", 0 },
+		{ "*.example.test", ".example.test", 0 },
+		{ "*.example.test", "*.example.test", 0 },
+		{ "*.test", "a.test", 0 },
+		{ "*.", "a.", 0 },
+		{ "*", "a", 0 },
+		{ "o*.example.test", "orch.example.test", 0 },
+		{ "*o.example.test", "o.example.test", 0 },
+		{ "", "a", 0 },
+		{ "a", "", 0 },
+		{ "a", ".", 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int got = tls_dns_name_match(cases[i].pat, strlen(cases[i].pat), cases[i].name);
+		if (got != cases[i].want) {
+			printf("  %s vs %s: got %d\n", cases[i].pat, cases[i].name, got);
+			harness_cur_failed = 1;
+		}
+	}
+	/* a certificate with the name only as its CN (no SAN extension) */
+	static struct pemkey cnonly, wild;
+	static struct tls_creds c_cnonly, c_wild;
+	static const char *const n_w[] = { "dns:*.example.test" };
+	int reason = -1;
+	CHECK_EQ_INT(make_server_sans(&cnonly, NULL, 0), 0);   /* CN is "orchestrator" */
+	CHECK_EQ_INT(make_server_sans(&wild, n_w, 1), 0);
+	CHECK_EQ_INT(creds_of(&c_cnonly, &cnonly), 0);
+	CHECK_EQ_INT(creds_of(&c_wild, &wild), 0);
+	CHECK_EQ_INT(connect_named(&c_cnonly, "orchestrator", NULL, 0, &reason), 0);
+	CHECK_EQ_STR(tls_verify_reason_name(reason), "hostname_mismatch");
+	CHECK_EQ_INT(connect_named(&c_wild, "orch.example.test", NULL, 0, &reason), 1);
+	CHECK_EQ_INT(connect_named(&c_wild, "example.test", NULL, 0, &reason), 0);
+	/* "*.test" would cover every name under a suffix: not a match */
+	static struct pemkey broad;
+	static struct tls_creds c_broad;
+	static const char *const n_b[] = { "dns:*.test" };
+	CHECK_EQ_INT(make_server_sans(&broad, n_b, 1), 0);
+	CHECK_EQ_INT(creds_of(&c_broad, &broad), 0);
+	CHECK_EQ_INT(connect_named(&c_broad, "a.test", NULL, 0, &reason), 0);
+	CHECK_EQ_STR(tls_verify_reason_name(reason), "hostname_mismatch");
+	tls_creds_free(&c_broad);
+	tls_creds_free(&c_cnonly);
+	tls_creds_free(&c_wild);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "server") == 0)
@@ -1233,5 +1329,7 @@ int main(int argc, char **argv)
 	RUN(test_ip_literal_server_name);
 	RUN(test_verifier_decides_before_key);
 	RUN(test_http_request_deadline);
+	RUN(test_chain_length_cap);
+	RUN(test_dns_name_rules);
 	return HARNESS_EXIT();
 }

@@ -479,6 +479,37 @@ test_general_names_from_peer(void)
 	CHECK(gn_parse(dns_ok, 0, &s) < 0);                /* SIZE (1..MAX) */
 }
 
+/* A malformed OID inside extKeyUsage makes the extension malformed rather
+ * than an "unknown purpose" (the TLS verifier then refuses the leaf). */
+static void
+test_malformed_eku_oid(void)
+{
+	static const unsigned char client[] = { 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07,
+		0x03, 0x02 };
+	struct x509_info *info = calloc(1, sizeof(*info));
+	unsigned char *der = NULL, *p;
+	size_t len = 0;
+
+	CHECK(info != NULL);
+	if (info == NULL)
+		return;
+	CHECK_EQ_INT(issue_leaf(X509_PROFILE_CLIENT, now - 60, now + 86400, NULL, &der, &len), 0);
+	CHECK_EQ_INT(x509_parse(der, len, info), 0);
+	CHECK_EQ_INT(info->eku, X509_EKU_CLIENT_AUTH);
+	p = memmem(der, len, client, sizeof(client));
+	CHECK(p != NULL);
+	if (p != NULL) {
+		p[9] = 0x82;            /* last subidentifier left unterminated */
+		CHECK_EQ_INT(x509_parse(der, len, info), X509_E_EXT);
+		p[9] = 0x02;
+		p[4] = 0x80;            /* 1.3.6.1.5.(0x80 0x05): non-minimal */
+		p[5] = 0x05;
+		CHECK_EQ_INT(x509_parse(der, len, info), X509_E_EXT);
+	}
+	free(der);
+	free(info);
+}
+
 int
 main(void)
 {
@@ -496,6 +527,7 @@ main(void)
 	RUN(test_unknown_critical_extension);
 	RUN(test_negative_serial_refused);
 	RUN(test_general_names_from_peer);
+	RUN(test_malformed_eku_oid);
 	key_wipe(&ca_key);
 	free(ca_der);
 	return HARNESS_EXIT();
