@@ -75,3 +75,44 @@ for who in root nobody; do
     fi
     rm -f "$f"
 done
+
+# 5. a program that lives under /tmp still runs (bound read-only into the
+#    private /tmp), and an entry below /tmp is the host's directory, bound
+#    on top of the private tmpfs
+SHARED=$(mktemp -d /tmp/stavily-sbtmp.XXXXXX)
+chmod 1777 "$SHARED"; mkdir "$SHARED/sub"; chmod 1777 "$SHARED/sub"
+cp "$HOSTILE" "$SHARED/hostile"; chmod 755 "$SHARED/hostile"
+for who in root nobody; do
+    # shellcheck disable=SC2086
+    sb_run "$who" tmpprog $NS $WT -- "$SHARED/hostile" scratch /tmp/sb-from-tmp
+    if [ "$SB_RC" = 0 ] && grep -q '^scratch: ok$' "$SB_OUT"; then
+        ok "private /tmp: a program stored under the host's /tmp runs [$who]"
+    else
+        fail "private /tmp: a program stored under the host's /tmp runs [$who]" "$(sb_context)"
+    fi
+    # shellcheck disable=SC2086
+    sb_run "$who" tmpnested $NS $WT --set "filesystem_access=/tmp,$SHARED/sub" -- \
+        "$HOSTILE" scratch "$SHARED/sub/shared-$who"
+    if [ "$SB_RC" = 0 ] && [ -s "$SHARED/sub/shared-$who" ]; then
+        ok "private /tmp: a listed directory below /tmp is the host's [$who]"
+    else
+        fail "private /tmp: a listed directory below /tmp is the host's [$who]" "$(sb_context)"
+    fi
+done
+rm -rf "$SHARED"
+
+# 6. tmp_size=0: no private /tmp, a listed /tmp is the host's even with
+#    namespaces (documented escape hatch)
+for who in root nobody; do
+    f=/tmp/sb-notmpfs-$who-$$
+    rm -f "$f"
+    # shellcheck disable=SC2086
+    sb_run "$who" notmpfs $NS --set tmp_size=0 $WT -- "$HOSTILE" scratch "$f"
+    if [ "$SB_RC" = 0 ] && [ -e "$f" ] &&
+        json_true "$SB_RES" '.layers.namespaces | index("mount") != null'; then
+        ok "tmp_size=0: /tmp is the host's under namespaces [$who]"
+    else
+        fail "tmp_size=0: /tmp is the host's under namespaces [$who]" "$(sb_context)"
+    fi
+    rm -f "$f"
+done
