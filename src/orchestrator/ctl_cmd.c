@@ -35,8 +35,14 @@ static const char usage[] =
     "                                        the token is shown once)\n"
     "  token list\n"
     "  token revoke ID\n"
+    "  tenant purge NAME                     (erases ALL data of the tenant)\n"
     "  agent list\n"
-    "  agent revoke --tenant T ID            (its certificates are refused from then on)\n"
+    "  agent show|revoke|quarantine|release|rotate --tenant T ID   (or T/ID)\n"
+    "  job submit --agent T/ID --plugin NAME [--args JSON] [--timeout D] [--wait]\n"
+    "  job get ID\n"
+    "  job list [--tenant T] [--agent ID]\n"
+    "  events tail|query [--tenant T] [--agent ID] [--event NAME] [--since D|UNIX]\n"
+    "                    [--limit N]        (tail: the last N, default 20)\n"
     "\n"
     "The admin socket is orchestrator.admin_socket of the configuration (-c) or SOCKET\n"
     "(-S).  Tables by default; --json prints the orchestrator's JSON answer.\n";
@@ -212,6 +218,34 @@ static int run(const struct ctl *c, const char *method, const char *target, cJSO
 	return EXIT_OK;
 }
 
+/* A name that can be a path segment or query value as it is. */
+static int name_ok(const char *s)
+{
+	return s && s[0] && strlen(s) <= 64 &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == strlen(s);
+}
+
+/* "T/ID" or (tenant given separately) "ID" into tenant and id. */
+static int split_agent(const char *tenant_opt, const char *arg, char *tenant, char *id)
+{
+	const char *slash = strchr(arg, '/');
+
+	if (slash && !tenant_opt) {
+		size_t l = (size_t)(slash - arg);
+		if (l == 0 || l > 64)
+			return -1;
+		memcpy(tenant, arg, l);
+		tenant[l] = '\0';
+		snprintf(id, 65, "%s", slash + 1);
+	} else if (!slash && tenant_opt && strlen(tenant_opt) <= 64 && strlen(arg) <= 64) {
+		snprintf(tenant, 65, "%s", tenant_opt);
+		snprintf(id, 65, "%s", arg);
+	} else {
+		return -1;
+	}
+	return name_ok(tenant) && name_ok(id) ? 0 : -1;
+}
+
 static int tenant_cmd(const struct ctl *c, int argc, char **argv)
 {
 	cJSON *body = NULL, *rb;
@@ -235,8 +269,16 @@ static int tenant_cmd(const struct ctl *c, int argc, char **argv)
 				    jnum(e, "agents"));
 			}
 		}
+	} else if (argc == 3 && strcmp(argv[1], "purge") == 0) {
+		char target[256];
+		if (!name_ok(argv[2]))
+			return cli_usage_error(usage, "ctl tenant purge: NAME is 1..64 of A-Z a-z 0-9 . _ -");
+		snprintf(target, sizeof(target), "/v1/admin/tenants/%s/purge", argv[2]);
+		st = run(c, "POST", target, NULL, &body);
+		if (st == EXIT_OK && !c->json)
+			printf("tenant %s purged\n", argv[2]);
 	} else
-		return cli_usage_error(usage, "ctl tenant: add NAME | list");
+		return cli_usage_error(usage, "ctl tenant: add NAME | list | purge NAME");
 	cJSON_Delete(body);
 	return st;
 }
@@ -308,26 +350,46 @@ static int agent_cmd(const struct ctl *c, int argc, char **argv)
 	char t[TIMEFMT_RFC3339_LEN];
 	int st;
 
-	if (argc == 4 && strcmp(argv[1], "revoke") == 0 && strcmp(argv[2], "--tenant") != 0)
-		return cli_usage_error(usage, "ctl agent revoke: --tenant T ID");
-	if (argc == 5 && strcmp(argv[1], "revoke") == 0 && strcmp(argv[2], "--tenant") == 0) {
-		char target[512];
-		const char *tenant = argv[3], *id = argv[4];
+	if (argc >= 3 && (strcmp(argv[1], "revoke") == 0 || strcmp(argv[1], "quarantine") == 0 ||
+	    strcmp(argv[1], "release") == 0 || strcmp(argv[1], "rotate") == 0 ||
+	    strcmp(argv[1], "show") == 0)) {
+		char target[512], tenant[65], id[65];
+		const char *topt = NULL, *arg = NULL;
+		for (int i = 2; i < argc; i++) {
+			if (strcmp(argv[i], "--tenant") == 0 && i + 1 < argc)
+				topt = argv[++i];
+			else if (!arg)
+				arg = argv[i];
+			else
+				return cli_usage_error(usage, "ctl agent %s: unexpected '%s'", argv[1], argv[i]);
+		}
 		/* names are path segments: refuse anything the server's router
 		 * would not match rather than escape it */
-		if (strlen(tenant) > 64 || strlen(id) > 64 || !tenant[0] || !id[0] ||
-		    strspn(tenant, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(tenant) ||
-		    strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(id))
-			return cli_usage_error(usage, "ctl agent revoke: tenant and id are 1..64 of A-Z a-z 0-9 . _ -");
-		snprintf(target, sizeof(target), "/v1/admin/agents/%s/%s/revoke", tenant, id);
-		st = run(c, "POST", target, NULL, &body);
-		if (st == EXIT_OK && !c->json)
-			printf("agent %s/%s revoked\n", jstr(body, "tenant"), jstr(body, "agent_id"));
+		if (!arg || split_agent(topt, arg, tenant, id) != 0)
+			return cli_usage_error(usage, "ctl agent %s: --tenant T ID or T/ID (1..64 of A-Z a-z 0-9 . _ -)",
+			    argv[1]);
+		if (strcmp(argv[1], "show") == 0)
+			snprintf(target, sizeof(target), "/v1/admin/agents/%s/%s", tenant, id);
+		else
+			snprintf(target, sizeof(target), "/v1/admin/agents/%s/%s/%s", tenant, id, argv[1]);
+		st = run(c, strcmp(argv[1], "show") == 0 ? "GET" : "POST", target, NULL, &body);
+		if (st == EXIT_OK && !c->json) {
+			if (strcmp(argv[1], "show") == 0) {
+				char *p = cJSON_Print(body);
+				if (p)
+					printf("%s\n", p);
+				cJSON_free(p);
+			} else {
+				printf("agent %s/%s: %s%s\n", jstr(body, "tenant"), jstr(body, "agent_id"),
+				    argv[1], strcmp(argv[1], "revoke") == 0 ? "d" :
+				    " queued for the next heartbeat");
+			}
+		}
 		cJSON_Delete(body);
 		return st;
 	}
 	if (argc != 2 || strcmp(argv[1], "list") != 0)
-		return cli_usage_error(usage, "ctl agent: list | revoke --tenant T ID");
+		return cli_usage_error(usage, "ctl agent: list | show|revoke|quarantine|release|rotate --tenant T ID");
 	st = run(c, "GET", "/v1/admin/agents", NULL, &body);
 	if (st == EXIT_OK && !c->json) {
 		const cJSON *e;
@@ -337,6 +399,211 @@ static int agent_cmd(const struct ctl *c, int argc, char **argv)
 			printf("%-20s %-24s %-20s %-8s %s\n", jstr(e, "tenant"), jstr(e, "agent_id"), t,
 			    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "revoked")) ? "revoked" : "active",
 			    jstr(e, "serial"));
+		}
+	}
+	cJSON_Delete(body);
+	return st;
+}
+
+static void print_job(const cJSON *e)
+{
+	char t[TIMEFMT_RFC3339_LEN];
+
+	when(jnum(e, "created"), t);
+	printf("%-32s %-16s %-20s %-16s %-9s %s\n", jstr(e, "id"), jstr(e, "tenant"), jstr(e, "agent_id"),
+	    jstr(e, "plugin"), jstr(e, "state"), t);
+}
+
+static int job_cmd(const struct ctl *c, int argc, char **argv)
+{
+	cJSON *body = NULL, *rb;
+	char target[512];
+	int st;
+
+	if (argc >= 2 && strcmp(argv[1], "submit") == 0) {
+		const char *topt = NULL, *agent = NULL, *plugin = NULL, *args = NULL;
+		char tenant[65], id[65];
+		uint64_t timeout_ms = 0;
+		int wait = 0;
+		cJSON *aj = NULL;
+		for (int i = 2; i < argc; i++) {
+			if (strcmp(argv[i], "--tenant") == 0 && i + 1 < argc)
+				topt = argv[++i];
+			else if (strcmp(argv[i], "--agent") == 0 && i + 1 < argc)
+				agent = argv[++i];
+			else if (strcmp(argv[i], "--plugin") == 0 && i + 1 < argc)
+				plugin = argv[++i];
+			else if (strcmp(argv[i], "--args") == 0 && i + 1 < argc)
+				args = argv[++i];
+			else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
+				if (units_parse_duration(argv[++i], &timeout_ms) != 0 ||
+				    timeout_ms > 86400ull * 1000)
+					return cli_usage_error(usage, "ctl job submit: --timeout is a duration up to 1d");
+			} else if (strcmp(argv[i], "--wait") == 0)
+				wait = 1;
+			else
+				return cli_usage_error(usage, "ctl job submit: unexpected '%s'", argv[i]);
+		}
+		if (!agent || split_agent(topt, agent, tenant, id) != 0 || !name_ok(plugin))
+			return cli_usage_error(usage, "ctl job submit: --agent T/ID (or --tenant T --agent ID) "
+			    "and --plugin NAME required");
+		if (args) {
+			aj = cJSON_Parse(args);
+			if (!aj)
+				return cli_usage_error(usage, "ctl job submit: --args is not JSON");
+		}
+		rb = cJSON_CreateObject();
+		cJSON_AddStringToObject(rb, "tenant", tenant);
+		cJSON_AddStringToObject(rb, "agent_id", id);
+		cJSON_AddStringToObject(rb, "plugin", plugin);
+		if (aj)
+			cJSON_AddItemToObject(rb, "args", aj);
+		cJSON_AddNumberToObject(rb, "timeout", (double)(timeout_ms / 1000));
+		if (!wait) {
+			st = run(c, "POST", "/v1/admin/jobs", rb, &body);
+			if (st == EXIT_OK && !c->json)
+				printf("job %s queued\n", jstr(body, "id"));
+			cJSON_Delete(body);
+			return st;
+		}
+		/* --wait: submit quietly, then poll until done (bounded by the
+		 * job's timeout plus a margin, at least 5 minutes) */
+		struct ctl quiet = *c;
+		quiet.json = 0;
+		st = run(&quiet, "POST", "/v1/admin/jobs", rb, &body);
+		if (st != EXIT_OK)
+			return st;
+		snprintf(target, sizeof(target), "/v1/admin/jobs/%s", jstr(body, "id"));
+		cJSON_Delete(body);
+		body = NULL;
+		uint64_t end = time_mono_ms() + timeout_ms + 300000;
+		for (;;) {
+			st = run(&quiet, "GET", target, NULL, &body);
+			if (st != EXIT_OK)
+				return st;
+			if (strcmp(jstr(body, "state"), "done") == 0)
+				break;
+			cJSON_Delete(body);
+			body = NULL;
+			if (time_mono_ms() >= end) {
+				cli_error("ctl job submit: no result before the wait ended");
+				return EXIT_FAIL;
+			}
+			struct timespec ts = { 0, 200 * 1000000L };
+			nanosleep(&ts, NULL);
+		}
+		{
+			char *p = c->json ? cJSON_PrintUnformatted(body) :
+			    cJSON_Print(cJSON_GetObjectItemCaseSensitive(body, "result"));
+			if (p)
+				printf("%s\n", p);
+			cJSON_free(p);
+		}
+		cJSON_Delete(body);
+		return EXIT_OK;
+	}
+	if (argc == 3 && strcmp(argv[1], "get") == 0) {
+		if (strlen(argv[2]) != 32 || strspn(argv[2], "0123456789abcdef") != 32)
+			return cli_usage_error(usage, "ctl job get: ID is the 32 hex digits 'job submit' printed");
+		snprintf(target, sizeof(target), "/v1/admin/jobs/%s", argv[2]);
+		st = run(c, "GET", target, NULL, &body);
+		if (st == EXIT_OK && !c->json) {
+			char *p = cJSON_Print(body);
+			if (p)
+				printf("%s\n", p);
+			cJSON_free(p);
+		}
+		cJSON_Delete(body);
+		return st;
+	}
+	if (argc >= 2 && strcmp(argv[1], "list") == 0) {
+		const char *tenant = NULL, *agent = NULL;
+		for (int i = 2; i < argc; i++) {
+			if (strcmp(argv[i], "--tenant") == 0 && i + 1 < argc && name_ok(argv[i + 1]))
+				tenant = argv[++i];
+			else if (strcmp(argv[i], "--agent") == 0 && i + 1 < argc && name_ok(argv[i + 1]))
+				agent = argv[++i];
+			else
+				return cli_usage_error(usage, "ctl job list: [--tenant T] [--agent ID]");
+		}
+		snprintf(target, sizeof(target), "/v1/admin/jobs?tenant=%s&agent=%s", tenant ? tenant : "",
+		    agent ? agent : "");
+		if (!tenant && !agent)
+			snprintf(target, sizeof(target), "/v1/admin/jobs");
+		else if (!tenant)
+			snprintf(target, sizeof(target), "/v1/admin/jobs?agent=%s", agent);
+		else if (!agent)
+			snprintf(target, sizeof(target), "/v1/admin/jobs?tenant=%s", tenant);
+		st = run(c, "GET", target, NULL, &body);
+		if (st == EXIT_OK && !c->json) {
+			const cJSON *e;
+			printf("%-32s %-16s %-20s %-16s %-9s %s\n", "ID", "TENANT", "AGENT", "PLUGIN", "STATE",
+			    "CREATED");
+			cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(body, "jobs"))
+				print_job(e);
+		}
+		cJSON_Delete(body);
+		return st;
+	}
+	return cli_usage_error(usage, "ctl job: submit ... | get ID | list [--tenant T] [--agent ID]");
+}
+
+static int events_cmd(const struct ctl *c, int argc, char **argv)
+{
+	cJSON *body = NULL;
+	char target[1024];
+	size_t off;
+	uint64_t limit = 0, since = 0;
+	int tail, st;
+
+	if (argc < 2 || (strcmp(argv[1], "tail") != 0 && strcmp(argv[1], "query") != 0))
+		return cli_usage_error(usage, "ctl events: tail|query [--tenant T] [--agent ID] [--event NAME] "
+		    "[--since D|UNIX] [--limit N]");
+	tail = strcmp(argv[1], "tail") == 0;
+	off = (size_t)snprintf(target, sizeof(target), "/v1/admin/events?tail=%d", tail);
+	for (int i = 2; i < argc; i++) {
+		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!v)
+			return cli_usage_error(usage, "ctl events: %s needs a value", k);
+		i++;
+		if (strcmp(k, "--tenant") == 0 || strcmp(k, "--agent") == 0 ||
+		    strcmp(k, "--event") == 0) {
+			if (!name_ok(v))
+				return cli_usage_error(usage, "ctl events: bad %s", k);
+			off += (size_t)snprintf(target + off, sizeof(target) - off, "&%s=%s", k + 2, v);
+		} else if (strcmp(k, "--since") == 0) {
+			uint64_t ms;
+			if (units_parse_uint(v, &since) == 0 && since > 1000000000ull) {
+				/* a Unix time */
+			} else if (units_parse_duration(v, &ms) == 0) {
+				since = (uint64_t)time(NULL) - ms / 1000;
+			} else {
+				return cli_usage_error(usage, "ctl events: --since is a duration (1h) or Unix seconds");
+			}
+		} else if (strcmp(k, "--limit") == 0) {
+			if (units_parse_uint(v, &limit) != 0 || limit == 0 || limit > 100000)
+				return cli_usage_error(usage, "ctl events: --limit 1..100000");
+		} else {
+			return cli_usage_error(usage, "ctl events: unexpected '%s'", k);
+		}
+		if (off >= sizeof(target))
+			return cli_usage_error(usage, "ctl events: arguments too long");
+	}
+	if (!limit)
+		limit = tail ? 20 : 100000;
+	off += (size_t)snprintf(target + off, sizeof(target) - off, "&limit=%llu",
+	    (unsigned long long)limit);
+	if (since)
+		snprintf(target + off, sizeof(target) - off, "&since=%llu", (unsigned long long)since);
+	st = run(c, "GET", target, NULL, &body);
+	if (st == EXIT_OK && !c->json) {
+		const cJSON *e;
+		char t[TIMEFMT_RFC3339_LEN];
+		printf("%-20s %-16s %-20s %-5s %-32s %s\n", "RECEIVED", "TENANT", "AGENT", "LEVEL", "EVENT", "ID");
+		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(body, "events")) {
+			when(jnum(e, "received"), t);
+			printf("%-20s %-16s %-20s %-5s %-32s %s\n", t, jstr(e, "tenant"), jstr(e, "agent_id"),
+			    jstr(e, "level"), jstr(e, "event"), jstr(e, "id"));
 		}
 	}
 	cJSON_Delete(body);
@@ -388,6 +655,10 @@ ctl_main(int argc, char **argv)
 		st = token_cmd(&c, n, args);
 	else if (strcmp(args[0], "agent") == 0)
 		st = agent_cmd(&c, n, args);
+	else if (strcmp(args[0], "job") == 0)
+		st = job_cmd(&c, n, args);
+	else if (strcmp(args[0], "events") == 0)
+		st = events_cmd(&c, n, args);
 	else
 		st = cli_usage_error(usage, "ctl: unknown command '%s'", args[0]);
 	config_free(cfg);

@@ -29,7 +29,9 @@
  * tuning knob: a step that makes no progress ends the turn anyway). */
 #define NL_MAX_STEPS      64
 
-enum phase { PH_HANDSHAKE, PH_READ, PH_WRITE, PH_CLOSE };
+/* PH_PARKED: a long-poll request waits (still buffered in `in`) for
+ * netloop_wake or its deadline; the socket is only watched for hang-up. */
+enum phase { PH_HANDSHAKE, PH_READ, PH_WRITE, PH_CLOSE, PH_PARKED };
 
 struct listener {
 	const char *name;
@@ -61,6 +63,9 @@ struct conn {
 	int header_seen;                /* deadline switched to the body phase */
 	uint32_t ev;                    /* events registered with epoll */
 	long peer_uid;                  /* unix peers: SO_PEERCRED uid, else -1 */
+	char park_key[NETLOOP_PARK_KEY_MAX];
+	uint64_t park_end;              /* monotonic ms; 0 = not parked in this request */
+	int park_woken, park_expired;
 };
 
 struct netloop {
@@ -73,6 +78,9 @@ struct netloop {
 	size_t n_conns;
 	size_t n_net;                   /* connections of the TLS (network) listeners */
 	int draining;
+	int wake_pending;               /* some parked connection was woken */
+	size_t n_parked;
+	uint64_t next_tick;
 };
 
 void netloop_limits_default(struct netloop_limits *l)
@@ -130,6 +138,8 @@ static void conn_free(struct netloop *nl, struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	nl->n_conns--;
+	if (c->phase == PH_PARKED)
+		nl->n_parked--;
 	c->l->n_conns--;
 	if (c->l->tls)
 		nl->n_net--;
@@ -252,6 +262,9 @@ static void update_events(struct netloop *nl, struct conn *c)
 
 	if (c->phase == PH_CLOSE) {
 		want = EPOLLIN;
+	} else if (c->phase == PH_PARKED) {
+		/* only a hang-up; a pipelined request waits in the kernel */
+		want = EPOLLRDHUP;
 	} else if (c->tls) {
 		unsigned w = tls_conn_want(c->tls);
 		if (w & TLS_WANT_READ)
@@ -438,6 +451,8 @@ static int handle_input(struct netloop *nl, struct conn *c)
 	env.listener = c->l->name;
 	env.source = c->source;
 	env.peer_uid = c->peer_uid;
+	env.nl = nl;
+	env.park_expired = c->park_expired || nl->draining;
 	if (c->tls && c->l->tls->trust) {
 		const struct tls_verify_result *vr = tls_conn_verify_result(c->tls);
 		env.serial = vr->serial;
@@ -449,6 +464,24 @@ static int handle_input(struct netloop *nl, struct conn *c)
 	ctx.peer = c->peer;
 	ctx.user = &env;
 	http_dispatch(c->l->routes, c->l->n_routes, &ctx, &rep);
+	c->park_woken = 0;
+	if (env.park_ms > 0 && !env.park_expired) {
+		/* the request stays in the buffer for the next run of its handler */
+		uint64_t now = time_mono_ms();
+		unsigned ms = env.park_ms > NETLOOP_MAX_PARK_MS ? NETLOOP_MAX_PARK_MS : env.park_ms;
+		if (c->park_end == 0)
+			c->park_end = now + ms;
+		http_reply_free(&rep);
+		free(req);
+		snprintf(c->park_key, sizeof(c->park_key), "%s", env.park_key);
+		c->phase = PH_PARKED;
+		nl->n_parked++;
+		c->deadline = c->park_end;
+		c->deadline_what = "park";
+		return 0;
+	}
+	c->park_end = 0;
+	c->park_expired = 0;
 	c->served++;
 	int keep = req->keep_alive && !rep.close && c->served < nl->lim.max_requests &&
 	    !nl->draining;
@@ -574,6 +607,8 @@ static int conn_step(struct netloop *nl, struct conn *c)
 				return -1;
 			break;
 		}
+		if (c->phase == PH_PARKED)
+			break;
 		if (c->tls) {
 			r = tls_conn_pump(c->tls);
 			if (r < 0) {
@@ -646,6 +681,13 @@ static void expire(struct netloop *nl)
 
 	for (; c; c = next) {
 		next = c->next;
+		if (now >= c->deadline && c->phase == PH_PARKED) {
+			c->park_expired = 1;
+			c->park_woken = 1;
+			nl->wake_pending = 1;
+			c->deadline = now + 1000;   /* answered in run_woken below */
+			continue;
+		}
 		if (now >= c->deadline) {
 			/* the end of a linger is no timeout worth reporting */
 			if (nl->hooks.on_timeout && c->phase != PH_CLOSE)
@@ -663,6 +705,53 @@ static int next_timeout(const struct netloop *nl)
 		if (c->deadline < best)
 			best = c->deadline;
 	return best <= now ? 0 : (int)(best - now);
+}
+
+size_t netloop_wake(struct netloop *nl, const char *key)
+{
+	size_t n = 0;
+
+	for (struct conn *c = nl->conns; c; c = c->next)
+		if (c->phase == PH_PARKED && !c->park_woken && strcmp(c->park_key, key) == 0) {
+			c->park_woken = 1;
+			n++;
+		}
+	if (n)
+		nl->wake_pending = 1;
+	return n;
+}
+
+size_t netloop_parked(const struct netloop *nl)
+{
+	return nl->n_parked;
+}
+
+/* Run the handlers of woken parked requests again (outside any handler, so
+ * a handler that wakes others never recurses). */
+static void run_woken(struct netloop *nl)
+{
+	struct conn *c, *next;
+
+	if (!nl->wake_pending)
+		return;
+	nl->wake_pending = 0;
+	for (c = nl->conns; c; c = next) {
+		next = c->next;
+		if (c->phase != PH_PARKED || !c->park_woken)
+			continue;
+		c->phase = PH_READ;
+		nl->n_parked--;
+		int r = handle_input(nl, c);
+		if (r < 0) {
+			conn_free(nl, c);
+			continue;
+		}
+		if (c->phase == PH_WRITE && conn_step(nl, c) < 0) {
+			conn_free(nl, c);
+			continue;
+		}
+		update_events(nl, c);
+	}
 }
 
 int netloop_run(struct netloop *nl, volatile sig_atomic_t *stop, volatile sig_atomic_t *reopen,
@@ -683,6 +772,12 @@ int netloop_run(struct netloop *nl, volatile sig_atomic_t *stop, volatile sig_at
 				if (c->phase == PH_HANDSHAKE || c->phase == PH_CLOSE ||
 				    (c->phase == PH_READ && c->in_len == 0))
 					conn_free(nl, c);
+				else if (c->phase == PH_PARKED) {
+					/* long-polls are answered (empty) at once */
+					c->park_expired = 1;
+					c->park_woken = 1;
+					nl->wake_pending = 1;
+				}
 			}
 		}
 		if (nl->draining && (nl->n_conns == 0 || time_mono_ms() >= drain_end))
@@ -708,6 +803,12 @@ int netloop_run(struct netloop *nl, volatile sig_atomic_t *stop, volatile sig_at
 				continue;
 			}
 			struct conn *c = p;
+			if (c->phase == PH_PARKED) {
+				/* the peer hung up on its long-poll */
+				if (evs[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+					conn_free(nl, c);
+				continue;
+			}
 			/* a connection freed earlier in this batch cannot be here:
 			 * we free only in conn_step/expire below, after which its
 			 * pending events are not looked at (epoll returns each fd
@@ -716,6 +817,12 @@ int netloop_run(struct netloop *nl, volatile sig_atomic_t *stop, volatile sig_at
 				conn_free(nl, c);
 		}
 		expire(nl);
+		run_woken(nl);
+		if (nl->hooks.on_tick && time_mono_ms() >= nl->next_tick) {
+			nl->next_tick = time_mono_ms() + 1000;
+			nl->hooks.on_tick(nl->hooks.arg);
+			run_woken(nl);
+		}
 	}
 }
 

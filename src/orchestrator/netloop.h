@@ -49,6 +49,10 @@
 #define NETLOOP_SOURCE_MAX    64     /* address text without port */
 #define NETLOOP_PEER_MAX      80     /* "addr:port" / "[v6]:port" / "unix" */
 #define NETLOOP_ADMIN_MAX_CONNS 64   /* per plain (admin) listener */
+#define NETLOOP_PARK_KEY_MAX  160
+#define NETLOOP_MAX_PARK_MS   (60u * 1000)
+
+struct netloop;
 
 struct netloop_limits {
 	size_t max_conns;
@@ -73,6 +77,19 @@ struct netloop_req {
 	size_t serial_len;
 	long peer_uid;                       /* unix socket: SO_PEERCRED uid; -1 otherwise */
 	char retry_after[16];                /* storage a handler may point a reply field at */
+	/*
+	 * Long-poll parking.  A handler that has nothing to answer yet sets
+	 * park_ms (> 0) and park_key (e.g. "tenant/agent") and leaves the
+	 * reply empty: the request stays buffered, the connection waits
+	 * without a thread, and the same handler runs again on the same
+	 * request when netloop_wake(key) is called or when park_ms (counted
+	 * from the first park) has passed; in the latter case (and while the
+	 * loop drains) park_expired is 1 and the handler must answer.
+	 */
+	struct netloop *nl;                  /* the loop (for netloop_wake) */
+	int park_expired;                    /* in: the wait is over, answer now */
+	unsigned park_ms;                    /* out: park for this long */
+	char park_key[NETLOOP_PARK_KEY_MAX]; /* out: wake-up key */
 };
 
 /* Notifications (all optional). */
@@ -87,6 +104,8 @@ struct netloop_hooks {
 	void (*on_refused)(void *arg, const char *source, const char *why);
 	/* a connection hit its deadline (phase name) */
 	void (*on_timeout)(void *arg, const char *peer, const char *phase);
+	/* about once a second, from the loop (periodic work such as pruning) */
+	void (*on_tick)(void *arg);
 };
 
 struct netloop;
@@ -115,6 +134,13 @@ int netloop_add_listener(struct netloop *nl, const char *name, int fd, struct tl
  */
 int netloop_run(struct netloop *nl, volatile sig_atomic_t *stop, volatile sig_atomic_t *reopen,
     void (*on_reopen)(void *arg), void *arg) WARN_UNUSED;
+
+/* Re-run the handlers of every request parked under `key` (after the
+ * current pass of the loop).  Returns how many were woken. */
+size_t netloop_wake(struct netloop *nl, const char *key);
+
+/* Parked requests now. */
+size_t netloop_parked(const struct netloop *nl);
 
 /* Open connections now (for tests and status). */
 size_t netloop_conns(const struct netloop *nl);

@@ -7,11 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "base/fileio.h"
+#include "base/hex.h"
+#include "crypto/rng.h"
 #include "store/journal.h"
 
 #define REG_PATH_MAX 4096
@@ -187,6 +191,96 @@ static cJSON *token_to_obj(const struct token_record *rec)
 	return o;
 }
 
+int registry_plugin_valid(const char *s)
+{
+	/* the same alphabet as agent ids (it names a file on the agent) */
+	return s && strlen(s) <= REGISTRY_PLUGIN_MAX && registry_agent_id_valid(s);
+}
+
+static int cmd_type_valid(const char *t)
+{
+	return t && (strcmp(t, "quarantine") == 0 || strcmp(t, "release") == 0 ||
+	    strcmp(t, "rotate") == 0);
+}
+
+/* Queue a command (the oldest goes when full) and apply its state. */
+static void push_command(struct registry_agent *a, const struct registry_command *c)
+{
+	if (a->n_cmds == REGISTRY_MAX_COMMANDS) {
+		memmove(&a->cmds[0], &a->cmds[1], (REGISTRY_MAX_COMMANDS - 1) * sizeof(a->cmds[0]));
+		a->n_cmds--;
+	}
+	a->cmds[a->n_cmds++] = *c;
+	if (strcmp(c->type, "quarantine") == 0)
+		a->quarantined = 1;
+	else if (strcmp(c->type, "release") == 0)
+		a->quarantined = 0;
+}
+
+static int drop_command(struct registry_agent *a, const char *id)
+{
+	for (size_t i = 0; i < a->n_cmds; i++)
+		if (strcmp(a->cmds[i].id, id) == 0) {
+			memmove(&a->cmds[i], &a->cmds[i + 1], (a->n_cmds - i - 1) * sizeof(a->cmds[0]));
+			a->n_cmds--;
+			return 1;
+		}
+	return 0;
+}
+
+static int job_id_valid(const char *id)
+{
+	return id && strlen(id) == REGISTRY_JOB_ID_SIZE - 1 && hex_ok(id);
+}
+
+static void job_free(struct registry_job *j)
+{
+	free(j->args);
+	free(j->result);
+}
+
+static int set_result(struct registry_job *j, const cJSON *res, int64_t at)
+{
+	char *s;
+
+	if (j->result)
+		return 0;     /* the first result stays (replay of a duplicate) */
+	s = cJSON_PrintUnformatted(res);
+	if (!s)
+		return -ENOMEM;
+	j->result = s;
+	j->completed = at;
+	return 0;
+}
+
+/* A "job" object of the journal into the table. */
+static int apply_job(struct registry_tenant *t, const cJSON *jo)
+{
+	struct registry_job j;
+	const char *id = str_field(jo, "id"), *agent = str_field(jo, "agent_id");
+	const char *plugin = str_field(jo, "plugin");
+	const cJSON *args = cJSON_GetObjectItemCaseSensitive(jo, "args");
+	int e;
+
+	memset(&j, 0, sizeof(j));
+	if (!job_id_valid(id) || !registry_agent_id_valid(agent) || !registry_plugin_valid(plugin) ||
+	    !args || num_field(jo, "timeout", &j.timeout) || num_field(jo, "created", &j.created))
+		return -EINVAL;
+	if (registry_job_find(t, id) >= 0)
+		return -EEXIST;
+	e = grow((void **)&t->jobs, &t->cap_jobs, t->n_jobs, sizeof(*t->jobs), REGISTRY_MAX_JOBS);
+	if (e < 0)
+		return e;
+	strcpy(j.id, id);
+	strcpy(j.agent_id, agent);
+	strcpy(j.plugin, plugin);
+	j.args = cJSON_PrintUnformatted(args);
+	if (!j.args)
+		return -ENOMEM;
+	t->jobs[t->n_jobs++] = j;
+	return 0;
+}
+
 int registry_apply(struct registry_tenant *t, const char *rec, size_t len)
 {
 	cJSON *o = NULL;
@@ -248,6 +342,40 @@ int registry_apply(struct registry_tenant *t, const char *rec, size_t len)
 			r = put_agent(t, &a);
 		if (r == 0)
 			r = put_token(t, &tr);
+	} else if (strcmp(op, "job") == 0) {
+		const cJSON *jo = cJSON_GetObjectItemCaseSensitive(o, "job");
+		r = cJSON_IsObject(jo) ? apply_job(t, jo) : -EINVAL;
+	} else if (strcmp(op, "job_result") == 0) {
+		const char *id = str_field(o, "id");
+		const cJSON *res = cJSON_GetObjectItemCaseSensitive(o, "result");
+		long k = id ? registry_job_find(t, id) : -ENOENT;
+		int64_t at;
+		if (k < 0 || !res || num_field(o, "at", &at))
+			goto out;
+		r = set_result(&t->jobs[k], res, at);
+	} else if (strcmp(op, "command") == 0) {
+		const char *id = str_field(o, "agent_id");
+		long k = id ? registry_agent_find(t, id) : -ENOENT;
+		struct registry_command c;
+		const char *cid = str_field(o, "id"), *type = str_field(o, "type");
+		memset(&c, 0, sizeof(c));
+		if (k < 0 || !fit(cid, sizeof(c.id)) || !hex_ok(cid) || !cmd_type_valid(type) ||
+		    num_field(o, "issued", &c.issued))
+			goto out;
+		strcpy(c.id, cid);
+		strcpy(c.type, type);
+		push_command(&t->agents[k], &c);
+		r = 0;
+	} else if (strcmp(op, "command_ack") == 0) {
+		const char *id = str_field(o, "agent_id");
+		long k = id ? registry_agent_find(t, id) : -ENOENT;
+		const cJSON *ids = cJSON_GetObjectItemCaseSensitive(o, "ids"), *e;
+		if (k < 0 || !cJSON_IsArray(ids))
+			goto out;
+		cJSON_ArrayForEach(e, ids)
+			if (cJSON_IsString(e))
+				(void)drop_command(&t->agents[k], e->valuestring);
+		r = 0;
 	}
 out:
 	cJSON_Delete(o);
@@ -278,6 +406,9 @@ static void tenant_free(struct registry_tenant *t)
 		explicit_bzero(t->tokens, t->cap_tokens * sizeof(*t->tokens));
 	free(t->tokens);
 	free(t->agents);
+	for (size_t i = 0; i < t->n_jobs; i++)
+		job_free(&t->jobs[i]);
+	free(t->jobs);
 	free(t);
 }
 
@@ -699,4 +830,265 @@ int registry_serial_revoked(const struct registry *r, const char *serial_hex)
 		}
 	}
 	return 0;
+}
+
+/* ---- jobs --------------------------------------------------------------------- */
+
+long registry_job_find(const struct registry_tenant *t, const char *id)
+{
+	for (size_t i = 0; i < t->n_jobs; i++)
+		if (strcmp(t->jobs[i].id, id) == 0)
+			return (long)i;
+	return -ENOENT;
+}
+
+int registry_job_add(struct registry *r, struct registry_tenant *t, const struct registry_job *j)
+{
+	cJSON *o = NULL, *jo, *args;
+	long k;
+	int e;
+
+	(void)r;
+	if (!job_id_valid(j->id) || !registry_plugin_valid(j->plugin) || !j->args ||
+	    j->timeout < 0 || j->created < 0)
+		return -EINVAL;
+	k = registry_agent_find(t, j->agent_id);
+	if (k < 0)
+		return -ENOENT;
+	if (t->agents[k].revoked)
+		return -EPERM;
+	if (registry_job_find(t, j->id) >= 0)
+		return -EEXIST;
+	e = grow((void **)&t->jobs, &t->cap_jobs, t->n_jobs, sizeof(*t->jobs), REGISTRY_MAX_JOBS);
+	if (e < 0)
+		return e;
+	args = cJSON_Parse(j->args);
+	if (!args)
+		return -EINVAL;
+	o = cJSON_CreateObject();
+	jo = cJSON_CreateObject();
+	if (!o || !jo || !cJSON_AddStringToObject(o, "op", "job")) {
+		cJSON_Delete(jo);
+		cJSON_Delete(args);
+		e = -ENOMEM;
+		goto out;
+	}
+	cJSON_AddItemToObject(o, "job", jo);
+	if (!cJSON_AddStringToObject(jo, "id", j->id) ||
+	    !cJSON_AddStringToObject(jo, "agent_id", j->agent_id) ||
+	    !cJSON_AddStringToObject(jo, "plugin", j->plugin) ||
+	    !cJSON_AddNumberToObject(jo, "timeout", (double)j->timeout) ||
+	    !cJSON_AddNumberToObject(jo, "created", (double)j->created)) {
+		cJSON_Delete(args);
+		e = -ENOMEM;
+		goto out;
+	}
+	cJSON_AddItemToObject(jo, "args", args);
+	e = commit(t, o);
+	if (e < 0)
+		goto out;
+	/* memory after the commit: the replay of the same record */
+	e = apply_job(t, jo);
+out:
+	cJSON_Delete(o);
+	return e;
+}
+
+int registry_job_result(struct registry *r, struct registry_tenant *t, size_t idx,
+    const char *result_json, int64_t now)
+{
+	cJSON *o = NULL, *res;
+	int e;
+
+	(void)r;
+	if (idx >= t->n_jobs)
+		return -EINVAL;
+	if (t->jobs[idx].result)
+		return -EALREADY;
+	res = cJSON_Parse(result_json);
+	if (!res)
+		return -EINVAL;
+	o = cJSON_CreateObject();
+	if (!o || !cJSON_AddStringToObject(o, "op", "job_result") ||
+	    !cJSON_AddStringToObject(o, "id", t->jobs[idx].id) ||
+	    !cJSON_AddNumberToObject(o, "at", (double)now)) {
+		cJSON_Delete(res);
+		e = -ENOMEM;
+		goto out;
+	}
+	cJSON_AddItemToObject(o, "result", res);
+	e = commit(t, o);
+	if (e == 0)
+		e = set_result(&t->jobs[idx], res, now);
+out:
+	cJSON_Delete(o);
+	return e;
+}
+
+/* ---- heartbeat commands --------------------------------------------------------- */
+
+int registry_command_add(struct registry *r, struct registry_tenant *t, size_t idx,
+    const char *type, int64_t now, struct registry_command *out)
+{
+	struct registry_command c;
+	unsigned char rnd[8];
+	cJSON *o;
+	int e;
+
+	(void)r;
+	if (idx >= t->n_agents || !cmd_type_valid(type))
+		return -EINVAL;
+	if (t->agents[idx].revoked)
+		return -EPERM;
+	memset(&c, 0, sizeof(c));
+	e = rng_bytes(rnd, sizeof(rnd));
+	if (e < 0)
+		return e;
+	hex_encode(rnd, sizeof(rnd), c.id);
+	copy_str(c.type, sizeof(c.type), type);
+	c.issued = now;
+	o = cJSON_CreateObject();
+	if (!o || !cJSON_AddStringToObject(o, "op", "command") ||
+	    !cJSON_AddStringToObject(o, "agent_id", t->agents[idx].id) ||
+	    !cJSON_AddStringToObject(o, "id", c.id) ||
+	    !cJSON_AddStringToObject(o, "type", c.type) ||
+	    !cJSON_AddNumberToObject(o, "issued", (double)now)) {
+		cJSON_Delete(o);
+		return -ENOMEM;
+	}
+	e = commit(t, o);
+	cJSON_Delete(o);
+	if (e < 0)
+		return e;
+	push_command(&t->agents[idx], &c);
+	if (out)
+		*out = c;
+	return 0;
+}
+
+int registry_command_ack(struct registry *r, struct registry_tenant *t, size_t idx,
+    const char *const *ids, size_t n)
+{
+	struct registry_agent *a;
+	cJSON *o, *arr;
+	size_t hits = 0;
+	int e;
+
+	(void)r;
+	if (idx >= t->n_agents)
+		return -EINVAL;
+	a = &t->agents[idx];
+	o = cJSON_CreateObject();
+	arr = cJSON_CreateArray();
+	if (!o || !arr) {
+		cJSON_Delete(o);
+		cJSON_Delete(arr);
+		return -ENOMEM;
+	}
+	cJSON_AddItemToObject(o, "ids", arr);
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < a->n_cmds; k++)
+			if (ids[i] && strcmp(ids[i], a->cmds[k].id) == 0) {
+				cJSON_AddItemToArray(arr, cJSON_CreateString(ids[i]));
+				hits++;
+				break;
+			}
+	if (hits == 0) {
+		cJSON_Delete(o);
+		return 0;
+	}
+	if (!cJSON_AddStringToObject(o, "op", "command_ack") ||
+	    !cJSON_AddStringToObject(o, "agent_id", a->id)) {
+		cJSON_Delete(o);
+		return -ENOMEM;
+	}
+	e = commit(t, o);
+	if (e == 0) {
+		cJSON *it;
+		cJSON_ArrayForEach(it, arr)
+			(void)drop_command(a, it->valuestring);
+	}
+	cJSON_Delete(o);
+	return e < 0 ? e : (int)hits;
+}
+
+/* ---- purge ------------------------------------------------------------------------ */
+
+int registry_tenant_dir(const struct registry *r, const char *name, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%s/%s", r->dir, name);
+
+	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+/* Remove `name` inside the directory `dfd` and everything below it (no
+ * symlinks followed: unlinkat never follows, and directories are opened
+ * with O_NOFOLLOW).  Bounded depth: our tenant trees are 3 levels deep. */
+static int rm_tree_at(int dfd, const char *name, int depth)
+{
+	int fd, e = 0, first = 0;
+	DIR *d;
+	struct dirent *de;
+
+	if (unlinkat(dfd, name, 0) == 0)
+		return 0;
+	if (errno == ENOENT)
+		return 0;
+	if (errno != EISDIR && errno != EPERM)
+		return -errno;
+	if (depth > 16)
+		return -ELOOP;
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		e = -errno;
+		close(fd);
+		return e;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		e = rm_tree_at(fd, de->d_name, depth + 1);
+		if (e < 0 && !first)
+			first = e;
+	}
+	closedir(d);
+	if (first)
+		return first;
+	if (unlinkat(dfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int registry_tenant_purge(struct registry *r, const char *name)
+{
+	char path[REG_PATH_MAX];
+	struct stat st;
+	int known = 0, e, dfd;
+
+	if (!token_tenant_valid(name))
+		return -EINVAL;
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->t[i]->name, name) == 0) {
+			tenant_free(r->t[i]);
+			memmove(&r->t[i], &r->t[i + 1], (r->n - i - 1) * sizeof(r->t[0]));
+			r->n--;
+			known = 1;
+			break;
+		}
+	e = registry_tenant_dir(r, name, path, sizeof(path));
+	if (e < 0)
+		return e;
+	if (lstat(path, &st) != 0)
+		return known ? 0 : -ENOENT;
+	dfd = open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	e = rm_tree_at(dfd, name, 0);
+	if (e == 0 && fsync(dfd) != 0)
+		e = -errno;
+	close(dfd);
+	return e;
 }

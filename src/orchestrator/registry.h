@@ -16,6 +16,14 @@
  *   {"op":"renew","agent_id":"a","serial":"<hex>","not_after":N,"at":N}
  *                                                             a new certificate
  *   {"op":"agent_revoke","agent_id":"a","at":N}              revocation
+ *   {"op":"job","job":{"id","agent_id","plugin","args":<any>,"timeout","created"}}
+ *                                                             a submitted job
+ *   {"op":"job_result","id":"<32 hex>","at":N,"result":{...}} its result (first wins)
+ *   {"op":"command","agent_id":"a","id":"<16 hex>","type":"quarantine","issued":N}
+ *                                                             a queued heartbeat command;
+ *                                                             quarantine/release also set
+ *                                                             the agent's state
+ *   {"op":"command_ack","agent_id":"a","ids":["..."]}        commands carried out
  * The last "token" state of a hash wins on replay.  An enrollment is one
  * record, so the agent and the use it took from the token become durable
  * together (no crash can leave one without the other).
@@ -44,8 +52,30 @@
 #define REGISTRY_AGENT_ID_MAX     64
 #define REGISTRY_IDENTITY_MAX     255
 #define REGISTRY_SERIAL_HEX_MAX   41
-/* Largest journal record (an enrollment with its token: well under 2 KiB). */
-#define REGISTRY_MAX_RECORD       (16u * 1024)
+/* Largest journal record: a job's args or result (a request body of at
+ * most 64 KiB, so re-encoded well under this). */
+#define REGISTRY_MAX_RECORD       (256u * 1024)
+#define REGISTRY_MAX_JOBS         100000u    /* per tenant */
+#define REGISTRY_MAX_COMMANDS     16         /* queued per agent */
+#define REGISTRY_JOB_ID_SIZE      33         /* 32 hex + NUL: 128 random bits */
+#define REGISTRY_CMD_ID_SIZE      17         /* 16 hex + NUL */
+#define REGISTRY_PLUGIN_MAX       64
+
+struct registry_command {
+	char id[REGISTRY_CMD_ID_SIZE];
+	char type[12];                             /* quarantine, release, rotate */
+	int64_t issued;
+};
+
+struct registry_job {
+	char id[REGISTRY_JOB_ID_SIZE];
+	char agent_id[REGISTRY_AGENT_ID_MAX + 1];
+	char plugin[REGISTRY_PLUGIN_MAX + 1];
+	char *args;                                /* JSON text, owned */
+	char *result;                              /* JSON text or NULL, owned */
+	int64_t timeout, created, completed;
+	int64_t delivered;                         /* in memory only: handed out in this run */
+};
 
 struct registry_agent {
 	char id[REGISTRY_AGENT_ID_MAX + 1];
@@ -60,6 +90,9 @@ struct registry_agent {
 	int64_t renewed;                          /* last renewal, 0 if never */
 	int revoked;                              /* 0 or 1 */
 	int64_t revoked_at;
+	int quarantined;                          /* 0 or 1 */
+	struct registry_command cmds[REGISTRY_MAX_COMMANDS];  /* oldest first */
+	size_t n_cmds;
 };
 
 struct registry_tenant {
@@ -69,6 +102,8 @@ struct registry_tenant {
 	size_t n_tokens, cap_tokens;
 	struct registry_agent *agents;
 	size_t n_agents, cap_agents;
+	struct registry_job *jobs;
+	size_t n_jobs, cap_jobs;
 	struct journal *j;
 };
 
@@ -142,6 +177,52 @@ int registry_agent_revoke(struct registry *r, struct registry_tenant *t, size_t 
  * any tenant (the handshake's revocation callback), else 0.  Linear in the
  * number of agents. */
 int registry_serial_revoked(const struct registry *r, const char *serial_hex);
+
+/* 1 if `s` is a valid plugin name (1..64 of [A-Za-z0-9._-], not '.' first). */
+int registry_plugin_valid(const char *s);
+
+/*
+ * Submit a job for agent `j->agent_id` of `t` (id, agent_id, plugin, args,
+ * timeout, created filled by the caller; args is copied).  Durable before
+ * it returns 0.  -ENOENT no such agent, -EPERM revoked agent, -EINVAL,
+ * -ENOSPC over REGISTRY_MAX_JOBS, -EEXIST id taken, -errno.
+ */
+int registry_job_add(struct registry *r, struct registry_tenant *t, const struct registry_job *j)
+    WARN_UNUSED;
+
+/* Index of job `id` in `t` or -ENOENT. */
+long registry_job_find(const struct registry_tenant *t, const char *id);
+
+/* Store the result (JSON text) of job `idx`, durably.  -EALREADY if it has
+ * one (the first stays), -EINVAL. */
+int registry_job_result(struct registry *r, struct registry_tenant *t, size_t idx,
+    const char *result_json, int64_t now) WARN_UNUSED;
+
+/*
+ * Queue command `type` ("quarantine", "release", "rotate") for agent `idx`
+ * with a fresh random id (copied to *out, may be NULL), durably; the oldest
+ * is dropped when REGISTRY_MAX_COMMANDS are queued.  -EINVAL, -EPERM revoked.
+ */
+int registry_command_add(struct registry *r, struct registry_tenant *t, size_t idx,
+    const char *type, int64_t now, struct registry_command *out) WARN_UNUSED;
+
+/* Remove the queued commands of agent `idx` whose ids are among `ids`
+ * (durably, only if any matched).  Returns the number removed or -errno. */
+int registry_command_ack(struct registry *r, struct registry_tenant *t, size_t idx,
+    const char *const *ids, size_t n) WARN_UNUSED;
+
+/* Path of the tenant's directory (STATE/tenants/<name>).  0 or -ENAMETOOLONG. */
+int registry_tenant_dir(const struct registry *r, const char *name, char *out, size_t cap)
+    WARN_UNUSED;
+
+/*
+ * Erase tenant `name`: forget it in memory (pointers to it become invalid)
+ * and delete STATE/tenants/<name> recursively (then fsync STATE/tenants).
+ * Also removes a leftover directory of a tenant no longer known.  0,
+ * -ENOENT (neither known nor on disk), -EINVAL, or the -errno of the first
+ * file that could not be removed (the tenant is forgotten anyway).
+ */
+int registry_tenant_purge(struct registry *r, const char *name) WARN_UNUSED;
 
 /* Parse and apply one journal record to `t` (exposed for the unit tests).
  * -EINVAL for anything malformed. */

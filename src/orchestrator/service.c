@@ -28,6 +28,7 @@
 #include "event/event.h"
 #include "http/basic_auth.h"
 #include "http/json_body.h"
+#include "orchestrator/evstore.h"
 #include "orchestrator/identity.h"
 #include "orchestrator/lockout.h"
 #include "orchestrator/netloop.h"
@@ -53,6 +54,9 @@ struct orch {
 	struct tls_server agent_tls;
 	int agent_tls_ready;
 	struct registry *reg;
+	struct evstore *es;
+	uint64_t retention_s;             /* events_retention */
+	uint64_t next_prune;              /* monotonic ms */
 	struct lockout *lo;
 	struct event_log *ev;
 	struct audit_log *audit;
@@ -430,6 +434,375 @@ out:
 	admin_audit(o, ctx, rep->status);
 }
 
+/* ---- query strings ---------------------------------------------------------- */
+
+/* Value of query parameter `name` (no percent-decoding: every value we
+ * accept is made of unreserved characters; one with '%' is refused).
+ * 1 found, 0 absent, -1 malformed or too long. */
+static int qparam(const struct http_request *req, const char *name, char *out, size_t cap)
+{
+	const char *q = req->query, *end = q ? q + req->query_len : NULL;
+	size_t nl = strlen(name);
+
+	if (!q)
+		return 0;
+	while (q < end) {
+		const char *amp = memchr(q, '&', (size_t)(end - q));
+		const char *stop = amp ? amp : end;
+		if ((size_t)(stop - q) > nl && memcmp(q, name, nl) == 0 && q[nl] == '=') {
+			size_t vl = (size_t)(stop - q - nl - 1);
+			if (vl >= cap || memchr(q + nl + 1, '%', vl))
+				return -1;
+			memcpy(out, q + nl + 1, vl);
+			out[vl] = '\0';
+			return 1;
+		}
+		q = stop + 1;
+	}
+	return 0;
+}
+
+static int parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+		if (v > max)
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* ---- jobs (admin) --------------------------------------------------------------- */
+
+static cJSON *job_obj(const struct registry_tenant *t, const struct registry_job *j, int full)
+{
+	cJSON *e = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(e, "id", j->id);
+	cJSON_AddStringToObject(e, "tenant", t->name);
+	cJSON_AddStringToObject(e, "agent_id", j->agent_id);
+	cJSON_AddStringToObject(e, "plugin", j->plugin);
+	if (full) {
+		cJSON *a = cJSON_Parse(j->args);
+		cJSON_AddItemToObject(e, "args", a ? a : cJSON_CreateObject());
+	}
+	cJSON_AddNumberToObject(e, "timeout", (double)j->timeout);
+	cJSON_AddStringToObject(e, "state", j->result ? "done" : j->delivered ? "delivered" : "queued");
+	cJSON_AddNumberToObject(e, "created", (double)j->created);
+	cJSON_AddNumberToObject(e, "delivered", (double)j->delivered);
+	cJSON_AddNumberToObject(e, "completed", (double)j->completed);
+	if (full) {
+		cJSON *r = j->result ? cJSON_Parse(j->result) : NULL;
+		cJSON_AddItemToObject(e, "result", r ? r : cJSON_CreateNull());
+	}
+	return e;
+}
+
+static void park_key(const char *tenant, const char *agent, char out[NETLOOP_PARK_KEY_MAX])
+{
+	snprintf(out, NETLOOP_PARK_KEY_MAX, "%s/%s", tenant, agent);
+}
+
+static void h_job_submit(struct http_ctx *ctx, struct http_reply *rep)
+{
+	struct orch *o = orch_of(ctx);
+	struct netloop_req *env = ctx->user;
+	cJSON *j = NULL, *d;
+	struct registry_tenant *t;
+	struct registry_job job;
+	unsigned char rnd[16];
+	const char *tenant, *agent, *plugin;
+	const cJSON *args;
+	uint64_t timeout = 0;
+	char key[NETLOOP_PARK_KEY_MAX];
+	long k;
+	int r;
+
+	memset(&job, 0, sizeof(job));
+	r = json_body_parse(ctx->req->body, ctx->req->body_len, ORCH_ADMIN_MAX_BODY,
+	    ORCH_JSON_DEEP_DEPTH, &j);
+	if (r != JSON_BODY_OK) {
+		http_reply_error(rep, r == JSON_BODY_E_SIZE ? 413 : 400, json_body_strerror(r));
+		goto out;
+	}
+	tenant = jstr(j, "tenant");
+	agent = jstr(j, "agent_id");
+	plugin = jstr(j, "plugin");
+	args = cJSON_GetObjectItemCaseSensitive(j, "args");
+	if (!tenant || !agent || !registry_plugin_valid(plugin) ||
+	    juint(j, "timeout", ORCH_JOB_MAX_TIMEOUT, &timeout) < 0) {
+		http_reply_error(rep, 400, "tenant, agent_id, plugin (1..64 of A-Z a-z 0-9 . _ -) "
+		    "required; timeout 0..86400");
+		goto out;
+	}
+	t = registry_tenant(o->reg, tenant);
+	k = t ? registry_agent_find(t, agent) : -ENOENT;
+	if (k < 0) {
+		http_reply_error(rep, 404, "no such agent");
+		goto out;
+	}
+	if (rng_bytes(rnd, sizeof(rnd)) != 0) {
+		http_reply_error(rep, 500, "no entropy");
+		goto out;
+	}
+	hex_encode(rnd, sizeof(rnd), job.id);
+	snprintf(job.agent_id, sizeof(job.agent_id), "%s", agent);
+	snprintf(job.plugin, sizeof(job.plugin), "%s", plugin);
+	job.args = args ? cJSON_PrintUnformatted(args) : strdup("{}");
+	job.timeout = (int64_t)timeout;
+	job.created = (int64_t)time(NULL);
+	if (!job.args) {
+		http_reply_error(rep, 500, "out of memory");
+		goto out;
+	}
+	r = registry_job_add(o->reg, t, &job);
+	if (r == -EPERM || r == -ENOSPC) {
+		http_reply_error(rep, 409, r == -EPERM ? "agent is revoked" : "too many jobs");
+		goto out;
+	}
+	if (r < 0) {
+		http_reply_error(rep, 503, "job could not be stored");
+		goto out;
+	}
+	d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "tenant", t->name);
+	cJSON_AddStringToObject(d, "agent_id", agent);
+	cJSON_AddStringToObject(d, "job_id", job.id);
+	cJSON_AddStringToObject(d, "plugin", plugin);
+	cJSON_AddNumberToObject(d, "by_uid", (double)env->peer_uid);
+	record(o, EVENT_INFO, "job_submitted", d);
+	park_key(t->name, agent, key);
+	(void)netloop_wake(env->nl, key);
+	reply_json(rep, 201, job_obj(t, &t->jobs[t->n_jobs - 1], 1));
+out:
+	free(job.args);
+	cJSON_Delete(j);
+	admin_audit(o, ctx, rep->status);
+}
+
+static void h_job_get(struct http_ctx *ctx, struct http_reply *rep)
+{
+	struct orch *o = orch_of(ctx);
+	const char *id = http_ctx_param(ctx, "id");
+
+	for (size_t i = 0; id && i < o->reg->n; i++) {
+		long k = registry_job_find(o->reg->t[i], id);
+		if (k >= 0) {
+			reply_json(rep, 200, job_obj(o->reg->t[i], &o->reg->t[i]->jobs[k], 1));
+			return;
+		}
+	}
+	http_reply_error(rep, 404, "no such job");
+}
+
+static void h_job_list(struct http_ctx *ctx, struct http_reply *rep)
+{
+	struct orch *o = orch_of(ctx);
+	char tenant[TOKEN_TENANT_MAX + 1], agent[REGISTRY_AGENT_ID_MAX + 1];
+	int ht = qparam(ctx->req, "tenant", tenant, sizeof(tenant));
+	int ha = qparam(ctx->req, "agent", agent, sizeof(agent));
+	cJSON *res, *a;
+
+	if (ht < 0 || ha < 0) {
+		http_reply_error(rep, 400, "bad query parameter");
+		goto out;
+	}
+	res = cJSON_CreateObject();
+	a = cJSON_AddArrayToObject(res, "jobs");
+	for (size_t i = 0; a && i < o->reg->n; i++) {
+		const struct registry_tenant *t = o->reg->t[i];
+		if (ht > 0 && strcmp(t->name, tenant) != 0)
+			continue;
+		for (size_t k = 0; k < t->n_jobs; k++)
+			if (ha <= 0 || strcmp(t->jobs[k].agent_id, agent) == 0)
+				cJSON_AddItemToArray(a, job_obj(t, &t->jobs[k], 0));
+	}
+	reply_json(rep, 200, res);
+out:
+	admin_audit(o, ctx, rep->status);
+}
+
+/* ---- agent commands, purge, events (admin) ----------------------------------------- */
+
+static cJSON *agent_obj_full(const struct registry_tenant *t, const struct registry_agent *g)
+{
+	cJSON *e = agent_obj(t, g), *c = cJSON_CreateArray();
+
+	cJSON_AddBoolToObject(e, "quarantined", g->quarantined);
+	for (size_t i = 0; c && i < g->n_cmds; i++) {
+		cJSON *x = cJSON_CreateObject();
+		cJSON_AddStringToObject(x, "id", g->cmds[i].id);
+		cJSON_AddStringToObject(x, "type", g->cmds[i].type);
+		cJSON_AddNumberToObject(x, "issued", (double)g->cmds[i].issued);
+		cJSON_AddItemToArray(c, x);
+	}
+	cJSON_AddItemToObject(e, "pending_commands", c);
+	return e;
+}
+
+static void h_agent_command(struct http_ctx *ctx, struct http_reply *rep)
+{
+	struct orch *o = orch_of(ctx);
+	struct netloop_req *env = ctx->user;
+	struct registry_tenant *t = registry_tenant(o->reg, http_ctx_param(ctx, "tenant"));
+	const char *id = http_ctx_param(ctx, "id"), *cmd = http_ctx_param(ctx, "cmd");
+	long k = t && id ? registry_agent_find(t, id) : -ENOENT;
+	struct registry_command c;
+	const char *name;
+	cJSON *d;
+	int r;
+
+	if (!cmd || (strcmp(cmd, "quarantine") != 0 && strcmp(cmd, "release") != 0 &&
+	    strcmp(cmd, "rotate") != 0)) {
+		http_reply_error(rep, 404, "no such command");
+		goto out;
+	}
+	if (k < 0) {
+		http_reply_error(rep, 404, "no such agent");
+		goto out;
+	}
+	r = registry_command_add(o->reg, t, (size_t)k, cmd, (int64_t)time(NULL), &c);
+	if (r == -EPERM) {
+		http_reply_error(rep, 409, "agent is revoked");
+		goto out;
+	}
+	if (r < 0) {
+		http_reply_error(rep, 503, "command could not be stored");
+		goto out;
+	}
+	name = cmd[0] == 'q' ? "agent_quarantined" : cmd[0] == 'r' && cmd[1] == 'e' ?
+	    "agent_released" : "agent_rotation_requested";
+	d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "tenant", t->name);
+	cJSON_AddStringToObject(d, "agent_id", t->agents[k].id);
+	cJSON_AddStringToObject(d, "command_id", c.id);
+	cJSON_AddStringToObject(d, "by", "admin_socket");
+	cJSON_AddNumberToObject(d, "by_uid", (double)env->peer_uid);
+	record(o, cmd[0] == 'q' ? EVENT_WARN : EVENT_INFO, name, d);
+	reply_json(rep, 200, agent_obj_full(t, &t->agents[k]));
+out:
+	admin_audit(o, ctx, rep->status);
+}
+
+static void h_agent_show(struct http_ctx *ctx, struct http_reply *rep)
+{
+	struct orch *o = orch_of(ctx);
+	struct registry_tenant *t = registry_tenant(o->reg, http_ctx_param(ctx, "tenant"));
+	const char *id = http_ctx_param(ctx, "id");
+	long k = t && id ? registry_agent_find(t, id) : -ENOENT;
+
+	if (k < 0)
+		http_reply_error(rep, 404, "no such agent");
+	else
+		reply_json(rep, 200, agent_obj_full(t, &t->agents[k]));
+}
+
+static void h_tenant_purge(struct http_ctx *ctx, struct http_reply *rep)
+{
+	struct orch *o = orch_of(ctx);
+	struct netloop_req *env = ctx->user;
+	const char *name = http_ctx_param(ctx, "name");
+	int known, r;
+	cJSON *d, *res;
+
+	if (!name || !token_tenant_valid(name)) {
+		http_reply_error(rep, 404, "no such tenant");
+		goto out;
+	}
+	known = registry_tenant(o->reg, name) != NULL;
+	evstore_forget(o->es, name);
+	r = registry_tenant_purge(o->reg, name);
+	if (r == -ENOENT || (r == 0 && !known && 0)) {
+		http_reply_error(rep, 404, "no such tenant");
+		goto out;
+	}
+	d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "tenant", name);
+	cJSON_AddBoolToObject(d, "was_known", known);
+	cJSON_AddStringToObject(d, "result", r == 0 ? "ok" : strerror(-r));
+	cJSON_AddStringToObject(d, "by", "admin_socket");
+	cJSON_AddNumberToObject(d, "by_uid", (double)env->peer_uid);
+	record(o, r == 0 ? EVENT_WARN : EVENT_ERROR, "tenant_purged", d);
+	if (r < 0) {
+		http_reply_error(rep, 500, "tenant directory not removed completely");
+		goto out;
+	}
+	res = cJSON_CreateObject();
+	cJSON_AddStringToObject(res, "name", name);
+	cJSON_AddBoolToObject(res, "purged", 1);
+	reply_json(rep, 200, res);
+out:
+	admin_audit(o, ctx, rep->status);
+}
+
+static void h_events_query(struct http_ctx *ctx, struct http_reply *rep)
+{
+	struct orch *o = orch_of(ctx);
+	char tenant[TOKEN_TENANT_MAX + 1], agent[REGISTRY_AGENT_ID_MAX + 1], event[129], num[24];
+	struct evstore_filter f;
+	uint64_t v;
+	int ht, ha, he, truncated = 0, r;
+	cJSON *res = NULL, *arr;
+
+	memset(&f, 0, sizeof(f));
+	f.limit = 1000;
+	ht = qparam(ctx->req, "tenant", tenant, sizeof(tenant));
+	ha = qparam(ctx->req, "agent", agent, sizeof(agent));
+	he = qparam(ctx->req, "event", event, sizeof(event));
+	if (ht < 0 || ha < 0 || he < 0)
+		goto bad;
+	if (ha > 0)
+		f.agent = agent;
+	if (he > 0)
+		f.event = event;
+	r = qparam(ctx->req, "since", num, sizeof(num));
+	if (r < 0 || (r > 0 && parse_u64(num, (uint64_t)1 << 40, &v) != 0))
+		goto bad;
+	if (r > 0)
+		f.since = (int64_t)v;
+	r = qparam(ctx->req, "limit", num, sizeof(num));
+	if (r < 0 || (r > 0 && (parse_u64(num, EVSTORE_QUERY_MAX, &v) != 0 || v == 0)))
+		goto bad;
+	if (r > 0)
+		f.limit = (size_t)v;
+	r = qparam(ctx->req, "tail", num, sizeof(num));
+	if (r < 0)
+		goto bad;
+	f.tail = r > 0 && strcmp(num, "1") == 0;
+	if (ht > 0 && !registry_tenant(o->reg, tenant)) {
+		http_reply_error(rep, 404, "no such tenant");
+		goto out;
+	}
+	res = cJSON_CreateObject();
+	arr = cJSON_AddArrayToObject(res, "events");
+	for (size_t i = 0; arr && i < o->reg->n; i++) {
+		const char *name = o->reg->t[i]->name;
+		if (ht > 0 && strcmp(name, tenant) != 0)
+			continue;
+		long n = evstore_query(o->es, name, &f, arr, &truncated);
+		if (n < 0 && n != -ENOENT) {
+			cJSON_Delete(res);
+			http_reply_error(rep, 500, "event store unreadable");
+			goto out;
+		}
+	}
+	if (truncated)
+		cJSON_AddBoolToObject(res, "truncated", 1);
+	reply_json(rep, 200, res);
+	goto out;
+bad:
+	http_reply_error(rep, 400, "bad query parameter");
+out:
+	admin_audit(o, ctx, rep->status);
+}
+
 static const struct http_route admin_routes[] = {
 	{ "POST", "/v1/admin/agents/{tenant}/{id}/revoke", h_agent_revoke },
 	{ "POST", "/v1/admin/tenants", h_tenant_add },
@@ -438,6 +811,13 @@ static const struct http_route admin_routes[] = {
 	{ "GET", "/v1/admin/tokens", h_token_list },
 	{ "POST", "/v1/admin/tokens/{id}/revoke", h_token_revoke },
 	{ "GET", "/v1/admin/agents", h_agent_list },
+	{ "GET", "/v1/admin/agents/{tenant}/{id}", h_agent_show },
+	{ "POST", "/v1/admin/agents/{tenant}/{id}/{cmd}", h_agent_command },
+	{ "POST", "/v1/admin/tenants/{name}/purge", h_tenant_purge },
+	{ "POST", "/v1/admin/jobs", h_job_submit },
+	{ "GET", "/v1/admin/jobs", h_job_list },
+	{ "GET", "/v1/admin/jobs/{id}", h_job_get },
+	{ "GET", "/v1/admin/events", h_events_query },
 };
 
 /* ---- certificates ------------------------------------------------------------ */
@@ -709,8 +1089,8 @@ static void agent_refused(struct orch *o, struct http_ctx *ctx, struct http_repl
  * (the agent keeps that until the new one works).  On refusal a 403 is
  * filled in and NULL returned.
  */
-static struct registry_agent *agent_of(struct orch *o, struct http_ctx *ctx,
-    struct http_reply *rep, struct registry_tenant **tp, size_t *idx)
+static struct registry_agent *agent_lookup(struct orch *o, struct http_ctx *ctx,
+    struct http_reply *rep, struct registry_tenant **tp, size_t *idx, int allow_revoked)
 {
 	struct netloop_req *env = ctx->user;
 	struct agent_identity id;
@@ -730,7 +1110,7 @@ static struct registry_agent *agent_of(struct orch *o, struct http_ctx *ctx,
 		return NULL;
 	}
 	a = &t->agents[k];
-	if (a->revoked) {
+	if (a->revoked && !allow_revoked) {
 		agent_refused(o, ctx, rep, "revoked");
 		return NULL;
 	}
@@ -748,24 +1128,214 @@ static struct registry_agent *agent_of(struct orch *o, struct http_ctx *ctx,
 	return a;
 }
 
+static struct registry_agent *agent_of(struct orch *o, struct http_ctx *ctx,
+    struct http_reply *rep, struct registry_tenant **tp, size_t *idx)
+{
+	return agent_lookup(o, ctx, rep, tp, idx, 0);
+}
+
+/* A body that must be one JSON object with deeper nesting allowed (event
+ * details, job results). */
+static cJSON *body_object_deep(struct http_ctx *ctx, struct http_reply *rep)
+{
+	cJSON *j = NULL;
+	int r = json_body_parse(ctx->req->body, ctx->req->body_len, ORCH_ENROLL_MAX_BODY,
+	    ORCH_JSON_DEEP_DEPTH, &j);
+
+	if (r != JSON_BODY_OK) {
+		http_reply_error(rep, r == JSON_BODY_E_SIZE ? 413 : 400, json_body_strerror(r));
+		return NULL;
+	}
+	return j;
+}
+
+static void h_jobs_poll(struct http_ctx *ctx, struct http_reply *rep)
+{
+	struct orch *o = orch_of(ctx);
+	struct netloop_req *env = ctx->user;
+	struct registry_tenant *t;
+	struct registry_agent *a;
+	char num[24];
+	uint64_t wait = 0;
+	size_t idx, n = 0;
+	int64_t now = (int64_t)time(NULL);
+	cJSON *res, *arr;
+
+	a = agent_of(o, ctx, rep, &t, &idx);
+	if (!a)
+		return;
+	if (qparam(ctx->req, "wait", num, sizeof(num)) > 0 && parse_u64(num, 1u << 30, &wait) != 0)
+		wait = 0;
+	if (wait > ORCH_MAX_POLL_WAIT)
+		wait = ORCH_MAX_POLL_WAIT;
+	res = cJSON_CreateObject();
+	arr = cJSON_AddArrayToObject(res, "jobs");
+	/* only this agent's jobs of this tenant: the identity picks the tenant */
+	for (size_t i = 0; arr && i < t->n_jobs && n < ORCH_POLL_MAX_JOBS; i++) {
+		struct registry_job *j = &t->jobs[i];
+		if (j->result || j->delivered || strcmp(j->agent_id, a->id) != 0)
+			continue;
+		cJSON *e = cJSON_CreateObject();
+		cJSON *args = cJSON_Parse(j->args);
+		cJSON_AddStringToObject(e, "id", j->id);
+		cJSON_AddStringToObject(e, "plugin", j->plugin);
+		cJSON_AddItemToObject(e, "args", args ? args : cJSON_CreateObject());
+		cJSON_AddNumberToObject(e, "timeout", (double)j->timeout);
+		cJSON_AddNumberToObject(e, "created", (double)j->created);
+		cJSON_AddItemToArray(arr, e);
+		j->delivered = now;
+		n++;
+	}
+	if (n > 0) {
+		reply_json(rep, 200, res);
+		return;
+	}
+	cJSON_Delete(res);
+	if (wait > 0 && !env->park_expired) {
+		env->park_ms = (unsigned)wait * 1000u;
+		park_key(t->name, a->id, env->park_key);
+		return;
+	}
+	rep->status = 204;
+}
+
+static void h_job_result(struct http_ctx *ctx, struct http_reply *rep)
+{
+	struct orch *o = orch_of(ctx);
+	struct registry_tenant *t;
+	struct registry_agent *a;
+	const char *id = http_ctx_param(ctx, "id");
+	cJSON *j = NULL, *res, *d;
+	const cJSON *st;
+	char *s = NULL;
+	size_t idx;
+	long k;
+	int r, dup = 0;
+
+	a = agent_of(o, ctx, rep, &t, &idx);
+	if (!a)
+		return;
+	/* another agent's job, of this tenant or not, is "no such job" */
+	k = id ? registry_job_find(t, id) : -ENOENT;
+	if (k < 0 || strcmp(t->jobs[k].agent_id, a->id) != 0) {
+		http_reply_error(rep, 404, "no such job");
+		return;
+	}
+	j = body_object_deep(ctx, rep);
+	if (!j)
+		return;
+	s = cJSON_PrintUnformatted(j);
+	if (!s) {
+		http_reply_error(rep, 500, "out of memory");
+		goto out;
+	}
+	r = registry_job_result(o->reg, t, (size_t)k, s, (int64_t)time(NULL));
+	if (r == -EALREADY) {
+		dup = 1;
+	} else if (r < 0) {
+		http_reply_error(rep, 503, "result could not be stored");
+		goto out;
+	} else {
+		st = cJSON_GetObjectItemCaseSensitive(j, "status");
+		d = cJSON_CreateObject();
+		cJSON_AddStringToObject(d, "tenant", t->name);
+		cJSON_AddStringToObject(d, "agent_id", a->id);
+		cJSON_AddStringToObject(d, "job_id", t->jobs[k].id);
+		cJSON_AddStringToObject(d, "plugin", t->jobs[k].plugin);
+		cJSON_AddStringToObject(d, "status", cJSON_IsString(st) && strlen(st->valuestring) < 32 ?
+		    st->valuestring : "unknown");
+		record(o, EVENT_INFO, "job_completed", d);
+	}
+	res = cJSON_CreateObject();
+	cJSON_AddStringToObject(res, "id", t->jobs[k].id);
+	cJSON_AddStringToObject(res, "state", "done");
+	cJSON_AddBoolToObject(res, "duplicate", dup);
+	reply_json(rep, 200, res);
+out:
+	cJSON_free(s);
+	cJSON_Delete(j);
+}
+
+static void h_events_post(struct http_ctx *ctx, struct http_reply *rep)
+{
+	struct orch *o = orch_of(ctx);
+	struct registry_tenant *t;
+	struct registry_agent *a;
+	struct evstore_batch_result br;
+	cJSON *j, *evs, *res;
+	size_t idx;
+	int r, n;
+
+	memset(&br, 0, sizeof(br));
+	a = agent_of(o, ctx, rep, &t, &idx);
+	if (!a)
+		return;
+	j = body_object_deep(ctx, rep);
+	if (!j)
+		return;
+	evs = cJSON_GetObjectItemCaseSensitive(j, "events");
+	n = cJSON_GetArraySize(evs);
+	if (!cJSON_IsArray(evs) || n < 1 || n > (int)EVSTORE_MAX_BATCH) {
+		http_reply_error(rep, 400, "events: an array of 1..500 objects");
+		goto out;
+	}
+	r = evstore_add_batch(o->es, t->name, a->id, evs, (int64_t)time(NULL), &br);
+	if (r < 0) {
+		cJSON *d = cJSON_CreateObject();
+		cJSON_AddStringToObject(d, "tenant", t->name);
+		cJSON_AddStringToObject(d, "error", strerror(-r));
+		event_emit(o->ev, EVENT_ERROR, "event_store_failed", d);
+		http_reply_error(rep, 503, "events could not be stored");
+		goto out;
+	}
+	res = cJSON_CreateObject();
+	cJSON_AddItemToObject(res, "acked", br.acked);
+	cJSON_AddNumberToObject(res, "stored", (double)br.stored);
+	cJSON_AddNumberToObject(res, "duplicates", (double)br.duplicates);
+	cJSON_AddItemToObject(res, "rejected", br.rejected);
+	br.acked = br.rejected = NULL;
+	reply_json(rep, 200, res);
+out:
+	cJSON_Delete(br.acked);
+	cJSON_Delete(br.rejected);
+	cJSON_Delete(j);
+}
+
 static void h_heartbeat(struct http_ctx *ctx, struct http_reply *rep)
 {
 	struct orch *o = orch_of(ctx);
 	struct registry_tenant *t;
 	struct registry_agent *a;
-	cJSON *j = NULL, *res;
+	cJSON *j = NULL, *res, *cmds;
 	size_t idx;
 	int64_t now = (int64_t)time(NULL), issued;
 
-	a = agent_of(o, ctx, rep, &t, &idx);
+	/* a revoked agent on a connection opened before the revocation
+	 * learns it here (new handshakes already fail) */
+	a = agent_lookup(o, ctx, rep, &t, &idx, 1);
 	if (!a)
 		return;
 	/* the body (status report) is optional; when present it must be an
 	 * object, and nothing in it is trusted for authorization */
 	if (ctx->req->body_len) {
-		j = body_object(ctx, rep, ORCH_ENROLL_MAX_BODY);
+		j = body_object_deep(ctx, rep);
 		if (!j)
 			return;
+	}
+	if (!a->revoked && j) {
+		const cJSON *acks = cJSON_GetObjectItemCaseSensitive(j, "acked_commands"), *e;
+		const char *ids[ORCH_MAX_ACKS];
+		size_t n = 0;
+		if (!cJSON_IsArray(acks))
+			acks = NULL;
+		cJSON_ArrayForEach(e, acks)
+			if (cJSON_IsString(e) && n < ORCH_MAX_ACKS)
+				ids[n++] = e->valuestring;
+		if (n > 0 && registry_command_ack(o->reg, t, idx, ids, n) < 0) {
+			http_reply_error(rep, 503, "acknowledgement could not be stored");
+			cJSON_Delete(j);
+			return;
+		}
 	}
 	issued = a->renewed ? a->renewed : a->enrolled;
 	res = cJSON_CreateObject();
@@ -776,7 +1346,28 @@ static void h_heartbeat(struct http_ctx *ctx, struct http_reply *rep)
 	cJSON_AddNumberToObject(res, "certificate_not_after", (double)a->not_after);
 	/* renew at 2/3 of the lifetime (the agent adds jitter) */
 	cJSON_AddNumberToObject(res, "renew_after", (double)(issued + (a->not_after - issued) * 2 / 3));
-	cJSON_AddItemToObject(res, "commands", cJSON_CreateArray());
+	cJSON_AddBoolToObject(res, "quarantined", a->quarantined);
+	cJSON_AddBoolToObject(res, "revoked", a->revoked);
+	cmds = cJSON_AddArrayToObject(res, "commands");
+	if (a->revoked) {
+		cJSON *c = cJSON_CreateObject();
+		cJSON_AddStringToObject(c, "id", "revoke");
+		cJSON_AddStringToObject(c, "type", "revoke");
+		cJSON_AddNumberToObject(c, "issued", (double)a->revoked_at);
+		cJSON_AddItemToArray(cmds, c);
+		cJSON *d = cJSON_CreateObject();
+		cJSON_AddStringToObject(d, "tenant", t->name);
+		cJSON_AddStringToObject(d, "agent_id", a->id);
+		record(o, EVENT_WARN, "revocation_delivered", d);
+		rep->close = 1;
+	}
+	for (size_t i = 0; cmds && !a->revoked && i < a->n_cmds; i++) {
+		cJSON *c = cJSON_CreateObject();
+		cJSON_AddStringToObject(c, "id", a->cmds[i].id);
+		cJSON_AddStringToObject(c, "type", a->cmds[i].type);
+		cJSON_AddNumberToObject(c, "issued", (double)a->cmds[i].issued);
+		cJSON_AddItemToArray(cmds, c);
+	}
 	reply_json(rep, 200, res);
 	cJSON_Delete(j);
 }
@@ -848,6 +1439,9 @@ out:
 static const struct http_route agent_routes[] = {
 	{ "POST", "/v1/agent/heartbeat", h_heartbeat },
 	{ "POST", "/v1/agent/renew", h_renew },
+	{ "GET", "/v1/agent/jobs", h_jobs_poll },
+	{ "POST", "/v1/agent/jobs/{id}/result", h_job_result },
+	{ "POST", "/v1/agent/events", h_events_post },
 };
 
 /* ---- loop hooks --------------------------------------------------------------- */
@@ -919,6 +1513,38 @@ static void hook_timeout(void *arg, const char *peer, const char *phase)
 	cJSON_AddStringToObject(d, "source", lab);
 	cJSON_AddStringToObject(d, "phase", phase ? phase : "?");
 	event_emit(o->ev, EVENT_INFO, "connection_timeout", d);
+}
+
+/* Retention: events older than events_retention go, per segment, at
+ * start and then hourly. */
+static void prune_events(struct orch *o)
+{
+	int64_t cutoff = (int64_t)time(NULL) - (int64_t)o->retention_s;
+
+	if (o->retention_s == 0)
+		return;
+	for (size_t i = 0; i < o->reg->n; i++) {
+		long long n = evstore_prune(o->es, o->reg->t[i]->name, cutoff);
+		if (n != 0) {
+			cJSON *d = cJSON_CreateObject();
+			cJSON_AddStringToObject(d, "tenant", o->reg->t[i]->name);
+			if (n > 0)
+				cJSON_AddNumberToObject(d, "events_deleted", (double)n);
+			else
+				cJSON_AddStringToObject(d, "error", strerror((int)-n));
+			event_emit(o->ev, n > 0 ? EVENT_INFO : EVENT_ERROR, "events_pruned", d);
+		}
+	}
+}
+
+static void hook_tick(void *arg)
+{
+	struct orch *o = arg;
+
+	if (time_mono_ms() < o->next_prune)
+		return;
+	o->next_prune = time_mono_ms() + ORCH_PRUNE_INTERVAL_MS;
+	prune_events(o);
 }
 
 static void on_reopen(void *arg)
@@ -995,6 +1621,7 @@ static void orch_free(struct orch *o)
 	tls_creds_free(&o->creds);
 	ca_free(&o->ca);
 	free(o->ca_pem);
+	evstore_free(o->es);
 	registry_close(o->reg);
 	lockout_free(o->lo);
 	audit_close(o->audit);
@@ -1059,6 +1686,9 @@ int orch_run(const char *config_path, const char *const *overrides, size_t n_ove
 		    r == -EBADMSG ? " (a tenant journal is corrupt: see docs/operations.md)" : "");
 		goto out;
 	}
+	if (state_path(&o, "tenants", path) != 0 || evstore_new(path, &o.es) != 0)
+		goto out;
+	o.retention_s = o.oc->events_retention_ms / 1000;
 	if (state_path(&o, ORCH_AUDIT_FILE, path) != 0)
 		goto out;
 	r = audit_open(path, "orchestrator", &o.audit, &arec);
@@ -1085,6 +1715,7 @@ int orch_run(const char *config_path, const char *const *overrides, size_t n_ove
 	hooks.on_bad_request = hook_bad;
 	hooks.on_refused = hook_refused;
 	hooks.on_timeout = hook_timeout;
+	hooks.on_tick = hook_tick;
 	r = netloop_new(&nlim, &hooks, &nl);
 	if (r < 0)
 		goto out;

@@ -18,6 +18,13 @@
 #define ORCH_ENROLL_MAX_BODY  (64 * 1024)
 #define ORCH_ADMIN_MAX_BODY   (64 * 1024)
 #define ORCH_JSON_MAX_DEPTH   4
+/* Event batches, job args and results, heartbeat status: deeper objects. */
+#define ORCH_JSON_DEEP_DEPTH  8
+#define ORCH_JOB_MAX_TIMEOUT  86400
+#define ORCH_MAX_POLL_WAIT    50        /* seconds a job long-poll may wait */
+#define ORCH_POLL_MAX_JOBS    16        /* jobs per long-poll answer */
+#define ORCH_MAX_ACKS         64        /* acked_commands read per heartbeat */
+#define ORCH_PRUNE_INTERVAL_MS (3600u * 1000)
 #define ORCH_DEFAULT_TOKEN_TTL 86400
 
 /* Run until SIGTERM.  Returns an exit status (0, 1, 78 for configuration

@@ -198,9 +198,9 @@ child_main(const struct child_plan *pl, bool under_init)
 	sigfillset(&all);
 	(void)sigprocmask(SIG_UNBLOCK, &all, NULL);
 	/* 5. the environment is pl->envp, passed to execve. */
-	/* 6. rlimits. */
+	/* 6. rlimits (RLIMIT_NPROC after the uid change, step 8). */
 	for (i = 0; i < RLIM_NLIMITS; i++)
-		if (pl->rl_set[i] && setrlimit(i, &pl->rl[i]) != 0)
+		if (i != RLIMIT_NPROC && pl->rl_set[i] && setrlimit(i, &pl->rl[i]) != 0)
 			child_fail(ST_RLIMIT, errno);
 	/* 7. namespaces. */
 	if (pl->ns_flags != 0) {
@@ -256,6 +256,14 @@ child_main(const struct child_plan *pl, bool under_init)
 		if (syscall(SYS_setresuid, pl->p->uid, pl->p->uid, pl->p->uid) != 0)
 			child_fail(ST_IDS, errno);
 	}
+	/* RLIMIT_NPROC counts every process of the real uid, system-wide, and
+	 * the uid is shared (65534 runs other sandboxes and other software).
+	 * Set before setresuid, a uid already over it would make the kernel
+	 * fail our execve with EAGAIN (PF_NPROC_EXCEEDED): anyone running
+	 * enough processes as that uid could stop every sandbox from
+	 * starting.  Set now, it only bounds later forks. */
+	if (pl->rl_set[RLIMIT_NPROC] && setrlimit(RLIMIT_NPROC, &pl->rl[RLIMIT_NPROC]) != 0)
+		child_fail(ST_RLIMIT, errno);
 	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capset, &hdr, data) != 0)
 		child_fail(ST_CAPS, errno);
@@ -488,7 +496,11 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
 	}
 	if (p->max_open_files)
 		set_rl(&pl, RLIMIT_NOFILE, p->max_open_files);
-	if (p->max_processes)
+	/* RLIMIT_NPROC only where the policy allows fork: it also counts
+	 * threads, and the uid's other processes (see child_main), so under a
+	 * policy without fork it would only stop a threaded plugin because
+	 * someone else runs processes as the same uid. */
+	if (p->max_processes && sandbox_filter_fork_allowed(p))
 		set_rl(&pl, RLIMIT_NPROC, p->max_processes);
 	if (p->max_file_size)
 		set_rl(&pl, RLIMIT_FSIZE, p->max_file_size);

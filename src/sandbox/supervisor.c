@@ -286,33 +286,42 @@ proc_fd(struct sandbox_run *r, pid_t pid, const char *what, int flags, int *cach
 static int
 read_remote_string(struct sandbox_run *r, pid_t pid, uint64_t addr, char *out, size_t cap)
 {
-	size_t got = 0;
-	int fd, ret = -EFAULT;
+	int fd, ret = -EFAULT, attempt;
 	bool owned;
 
-	fd = proc_fd(r, pid, "mem", O_RDONLY, &r->mem_fd, &owned);
-	if (fd < 0)
-		return -errno;
-	while (got < cap - 1) {
-		size_t chunk = 4096 - ((addr + got) % 4096);
-		ssize_t n;
-		char *nul;
+	/* A second attempt with a fresh descriptor when the cached one fails:
+	 * it may belong to an address space an exec replaced. */
+	for (attempt = 0; attempt < 2 && ret != 0; attempt++) {
+		size_t got = 0;
 
-		if (chunk > cap - 1 - got)
-			chunk = cap - 1 - got;
-		n = pread(fd, out + got, chunk, (off_t)(addr + got));
-		if (n <= 0)
-			break;
-		nul = memchr(out + got, '\0', (size_t)n);
-		if (nul != NULL) {
-			ret = 0;
-			break;
+		fd = proc_fd(r, pid, "mem", O_RDONLY, &r->mem_fd, &owned);
+		if (fd < 0)
+			return -errno;
+		while (got < cap - 1) {
+			size_t chunk = 4096 - ((addr + got) % 4096);
+			ssize_t n;
+
+			if (chunk > cap - 1 - got)
+				chunk = cap - 1 - got;
+			n = pread(fd, out + got, chunk, (off_t)(addr + got));
+			if (n <= 0)
+				break;
+			if (memchr(out + got, '\0', (size_t)n) != NULL) {
+				ret = 0;
+				break;
+			}
+			got += (size_t)n;
 		}
-		got += (size_t)n;
+		if (owned) {
+			close(fd);
+			break; /* a fresh descriptor already */
+		}
+		if (ret != 0) {
+			close(r->mem_fd);
+			r->mem_fd = -1;
+		}
 	}
 	out[cap - 1] = '\0';
-	if (owned)
-		close(fd);
 	return ret;
 }
 
@@ -373,22 +382,35 @@ open_in_root(int rootfd, const char *rel)
 	return fd >= 0 ? fd : -errno;
 }
 
+/* Drop the last component of `cur` (length *len). */
+static void
+cur_pop(char *cur, size_t *len)
+{
+	char *slash = strrchr(cur, '/');
+
+	*len = slash != NULL ? (size_t)(slash - cur) : 0;
+	cur[*len] = '\0';
+}
+
 /*
  * Resolve `in` (absolute, in the plugin's view) the way the kernel would
  * for the plugin: symlinks are read (never followed by us) and resolved
  * against the plugin's own root, /proc/PID/root, so that a link in the
  * job's private /tmp pointing at /etc/passwd is reported as /etc/passwd,
  * and nothing the plugin creates can make us look at our own files.  The
- * first missing component ends the walk (the rest is appended lexically).
- * For reporting only: the plugin may change the tree meanwhile, Landlock
+ * walk holds a descriptor of the directory resolved so far (`cur`, which
+ * holds no symlink) and opens one component at a time with O_NOFOLLOW; the
+ * first missing component ends it (the rest is appended lexically).  For
+ * reporting only: the plugin may change the tree meanwhile, Landlock
  * decides the access.  Writes the path (plugin's view) to `out`.
  */
 static void
 resolve_in_root(int rootfd, const char *in, char out[PATH_MAX])
 {
 	char rest[2 * PATH_MAX + 2], cur[PATH_MAX], target[PATH_MAX], tmp[2 * PATH_MAX + 2];
+	char comp[NAME_MAX + 1];
 	size_t curlen = 0, len;
-	int links = 0, fd;
+	int links = 0, curfd, next;
 	struct stat st;
 	ssize_t n;
 
@@ -396,16 +418,18 @@ resolve_in_root(int rootfd, const char *in, char out[PATH_MAX])
 	memcpy(rest, in, len);
 	rest[len] = '\0';
 	cur[0] = '\0';
-	while (rest[0] != '\0') {
-		char *s = rest, *e;
+	curfd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+	while (curfd >= 0 && rest[0] != '\0') {
+		char *s = rest;
 		size_t cl;
 
 		while (*s == '/')
 			s++;
-		if (*s == '\0')
+		cl = strcspn(s, "/");
+		if (cl == 0) {
+			rest[0] = '\0';
 			break;
-		e = strchr(s, '/');
-		cl = e != NULL ? (size_t)(e - s) : strlen(s);
+		}
 		if (cl == 1 && s[0] == '.') {
 			memmove(rest, s + 1, strlen(s + 1) + 1);
 			continue;
@@ -413,49 +437,51 @@ resolve_in_root(int rootfd, const char *in, char out[PATH_MAX])
 		if (cl == 2 && s[0] == '.' && s[1] == '.') {
 			/* `cur` holds no symlink: its lexical parent is the real
 			 * one; ".." at the root stays at the root. */
-			char *slash = strrchr(cur, '/');
-
-			curlen = slash != NULL ? (size_t)(slash - cur) : 0;
-			cur[curlen] = '\0';
+			cur_pop(cur, &curlen);
 			memmove(rest, s + 2, strlen(s + 2) + 1);
+			close(curfd);
+			curfd = open_in_root(rootfd, cur);
 			continue;
 		}
-		if (curlen + 1 + cl >= sizeof(cur))
+		if (cl > NAME_MAX || curlen + 1 + cl >= sizeof(cur))
 			break;
+		memcpy(comp, s, cl);
+		comp[cl] = '\0';
+		next = openat(curfd, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0)
+			break; /* missing (or unreadable): the rest is lexical */
 		if (curlen > 0)
 			cur[curlen++] = '/';
-		memcpy(cur + curlen, s, cl);
+		memcpy(cur + curlen, comp, cl + 1);
 		curlen += cl;
-		cur[curlen] = '\0';
 		memmove(rest, s + cl, strlen(s + cl) + 1);
-		fd = open_in_root(rootfd, cur);
-		if (fd < 0)
-			break; /* missing (or unreadable): the rest is lexical */
-		if (fstatat(fd, "", &st, AT_EMPTY_PATH) != 0 || !S_ISLNK(st.st_mode)) {
-			close(fd);
+		if (fstatat(next, "", &st, AT_EMPTY_PATH) != 0 || !S_ISLNK(st.st_mode)) {
+			close(curfd);
+			curfd = next;
 			continue;
 		}
-		n = readlinkat(fd, "", target, sizeof(target) - 1);
-		close(fd);
+		n = readlinkat(next, "", target, sizeof(target) - 1);
+		close(next);
 		if (n <= 0 || ++links > RESOLVE_MAX_LINKS)
 			break; /* the kernel fails this lookup too (ELOOP) */
 		target[n] = '\0';
-		/* Drop the link from cur; an absolute target restarts at the root. */
-		{
-			char *slash = strrchr(cur, '/');
-
-			curlen = slash != NULL ? (size_t)(slash - cur) : 0;
-			cur[curlen] = '\0';
-		}
+		/* The link is not part of the result: its target replaces it,
+		 * from the root when absolute, else from the link's directory
+		 * (still curfd). */
+		cur_pop(cur, &curlen);
 		if (target[0] == '/') {
 			curlen = 0;
 			cur[0] = '\0';
+			close(curfd);
+			curfd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
 		}
 		if (snprintf(tmp, sizeof(tmp), "%s%s%s", target, rest[0] != '\0' ? "/" : "", rest) >=
 		    (int)sizeof(tmp))
 			break;
 		memcpy(rest, tmp, strlen(tmp) + 1);
 	}
+	if (curfd >= 0)
+		close(curfd);
 	snprintf(tmp, sizeof(tmp), "/%s/%s", cur, rest);
 	normalise(tmp);
 	len = strnlen(tmp, PATH_MAX - 1);
@@ -465,12 +491,15 @@ resolve_in_root(int rootfd, const char *in, char out[PATH_MAX])
 	out[len] = '\0';
 }
 
-/* Path to report for `in` (absolute, plugin's view) of task `pid`. */
+/* Path to report for `in` (absolute, plugin's view) of task `pid`.  The
+ * plugin's root is opened once per run (it cannot change: chroot,
+ * pivot_root and setns are always denied); other tasks' per call. */
 static void
-resolve_for_report(pid_t pid, const char *in, char out[PATH_MAX])
+resolve_for_report(struct sandbox_run *r, pid_t pid, const char *in, char out[PATH_MAX])
 {
-	char tmp[2 * PATH_MAX + 2], root[64];
+	char tmp[2 * PATH_MAX + 2];
 	size_t len = strnlen(in, sizeof(tmp) - 1);
+	bool owned;
 	int rootfd;
 
 	memcpy(tmp, in, len);
@@ -480,12 +509,12 @@ resolve_for_report(pid_t pid, const char *in, char out[PATH_MAX])
 	 * plugin wrote them. */
 	if (strncmp(tmp, "/proc/", 6) == 0 || strcmp(tmp, "/proc") == 0)
 		goto lexical;
-	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
-	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	rootfd = proc_fd(r, pid, "root", O_PATH | O_DIRECTORY, &r->root_fd, &owned);
 	if (rootfd < 0)
 		goto lexical;
 	resolve_in_root(rootfd, tmp, out);
-	close(rootfd);
+	if (owned)
+		close(rootfd);
 	return;
 lexical:
 	len = strnlen(tmp, PATH_MAX - 1);
@@ -593,7 +622,7 @@ check_fs_arg(struct sandbox_run *r, const struct seccomp_notif *req, const struc
 		}
 	}
 	if (why == NULL) {
-		resolve_for_report((pid_t)req->pid, full, real);
+		resolve_for_report(r, (pid_t)req->pid, full, real);
 		if (sandbox_landlock_path_allowed(r->p, r->c.program, real, a->write))
 			return false;
 	}
@@ -792,8 +821,9 @@ handle_notification(struct sandbox_run *r)
 		resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 		/* /proc/PID/mem is bound to the address space it was opened
 		 * on: after an exec the cached descriptor would read the old
-		 * one. */
-		if ((pid_t)req.pid == r->c.pid && r->mem_fd >= 0) {
+		 * one.  Whichever thread execs (a non-leader thread takes over
+		 * the leader's pid), the process's address space changes. */
+		if (r->mem_fd >= 0) {
 			close(r->mem_fd);
 			r->mem_fd = -1;
 		}
@@ -1029,7 +1059,7 @@ sandbox_run_start(struct sandbox_run *r, const struct sandbox_policy *p,
 	r->epfd = r->timerfd = -1;
 	r->c.pidfd = r->c.plugin_pidfd = r->c.exit_fd = r->c.notify_fd = -1;
 	r->c.stdout_fd = r->c.stderr_fd = -1;
-	r->mem_fd = r->fddir_fd = -1;
+	r->mem_fd = r->fddir_fd = r->root_fd = -1;
 	r->p = p;
 	r->log = log;
 	r->out_fd = out_fd;
@@ -1210,5 +1240,7 @@ sandbox_run_free(struct sandbox_run *r)
 		close(r->mem_fd);
 	if (r->fddir_fd >= 0)
 		close(r->fddir_fd);
-	r->epfd = r->timerfd = r->mem_fd = r->fddir_fd = -1;
+	if (r->root_fd >= 0)
+		close(r->root_fd);
+	r->epfd = r->timerfd = r->mem_fd = r->fddir_fd = r->root_fd = -1;
 }

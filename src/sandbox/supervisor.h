@@ -60,7 +60,7 @@ struct sandbox_run {
 	char plugin[256];                /* the program as given, for events */
 	int out_fd, err_fd;              /* relay targets, -1 = discard */
 	int epfd, timerfd;
-	int mem_fd, fddir_fd;            /* cached /proc/PID/mem and /proc/PID/fd */
+	int mem_fd, fddir_fd, root_fd;   /* cached /proc/PID/mem, /proc/PID/fd, /proc/PID/root */
 	uint64_t output_total;
 	uint64_t violations;
 	unsigned limits_hit;

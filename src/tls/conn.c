@@ -222,6 +222,34 @@ void tls_client_init(struct tls_client *c, struct tls_trust *trust,
 	c->io_timeout_ms = 30000;
 }
 
+/* What a client session was verified against.  Resuming it under another
+ * server name would skip the host name check, under other anchors or pins
+ * the chain and pin checks, and with another certificate of ours would let
+ * the server keep the identity of the old one. */
+static void client_session_ctx(const struct tls_client *cl, unsigned char out[32])
+{
+	br_sha256_context h;
+	const struct tls_trust *t = cl->trust;
+	unsigned char n[8];
+
+	br_sha256_init(&h);
+	br_sha256_update(&h, cl->server_name, strlen(cl->server_name) + 1);
+	n[0] = (unsigned char)t->peer_role;
+	n[1] = (unsigned char)t->require_identity;
+	n[2] = (unsigned char)t->anchors.n;
+	n[3] = (unsigned char)t->n_pins;
+	br_sha256_update(&h, n, 4);
+	for (size_t i = 0; i < t->anchors.n && i < X509_MAX_CHAIN; i++)
+		br_sha256_update(&h, t->anchor_pin[i], 32);
+	for (size_t i = 0; i < t->n_pins && i < TLS_VERIFY_MAX_PINS; i++)
+		br_sha256_update(&h, t->pins[i], 32);
+	if (cl->creds && cl->creds->chain.n > 0)
+		br_sha256_update(&h, cl->creds->chain.certs[0].data, cl->creds->chain.certs[0].data_len);
+	else
+		br_sha256_update(&h, "-", 1);
+	br_sha256_out(&h, out);
+}
+
 void tls_client_forget_session(struct tls_client *c)
 {
 	WIPE(&c->session, sizeof(c->session));
@@ -239,7 +267,8 @@ int tls_server_init(struct tls_server *s, struct tls_trust *trust,
 	memset(s, 0, sizeof(*s));
 	if (cache_sessions == 0)
 		cache_sessions = TLS_SESSION_CACHE_DEFAULT;
-	if (cache_sessions > TLS_SESSION_CACHE_MAX || !creds)
+	if (cache_sessions > TLS_SESSION_CACHE_MAX || !creds ||
+	    (trust && trust->peer_role != TLS_PEER_CLIENT))
 		return -EINVAL;
 	s->trust = trust;
 	s->creds = creds;
@@ -463,8 +492,10 @@ int tls_conn_client(struct tls_client *cl, int fd, struct tls_conn **out,
 	*out = NULL;
 	if (fail)
 		memset(fail, 0, sizeof(*fail));
-	/* No name would mean no host name check (BearSSL skips it): refuse. */
-	if (!cl->server_name[0] || !cl->trust) {
+	/* No name would mean no host name check (BearSSL skips it): refuse.
+	 * So would a trust set up for checking clients (no host name, the
+	 * clientAuth purpose). */
+	if (!cl->server_name[0] || !cl->trust || cl->trust->peer_role != TLS_PEER_SERVER) {
 		close(fd);
 		return -EINVAL;
 	}
@@ -491,6 +522,12 @@ int tls_conn_client(struct tls_client *cl, int fd, struct tls_conn **out,
 	if (inject_entropy(eng) != 0) {
 		set_failure(c, BR_ERR_NO_RANDOM, EIO);
 		goto fail;
+	}
+	if (cl->have_session) {
+		unsigned char ctx[32];
+		client_session_ctx(cl, ctx);
+		if (memcmp(ctx, cl->session_ctx, sizeof(ctx)) != 0)
+			tls_client_forget_session(cl);
 	}
 	resume = cl->resume && cl->have_session;
 	if (resume)
@@ -625,6 +662,7 @@ static int on_established(struct tls_conn *c)
 		br_ssl_engine_get_session_parameters(c->eng, &sp);
 		c->client->session = sp;
 		c->client->have_session = 1;
+		client_session_ctx(c->client, c->client->session_ctx);
 		explicit_bzero(&sp, sizeof(sp));
 	}
 	if (c->server && c->server->trust && c->resumed && !c->resumed_identity) {

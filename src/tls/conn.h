@@ -93,6 +93,11 @@ struct tls_client {
 	int resume;                    /* try session resumption (default 1) */
 	br_ssl_session_parameters session;
 	int have_session;
+	/* SHA-256 of what the saved session was verified against (server
+	 * name, trust anchors, pins, our certificate): a session is offered
+	 * only while they are unchanged, since a resumed handshake skips the
+	 * certificate checks on both sides. */
+	unsigned char session_ctx[32];
 	unsigned connect_timeout_ms, handshake_timeout_ms, io_timeout_ms;
 };
 
@@ -100,7 +105,8 @@ struct tls_client {
  * must outlive the client; server_name may be NULL (then set it). */
 void tls_client_init(struct tls_client *c, struct tls_trust *trust,
     const struct tls_creds *creds, const char *server_name);
-/* Drop the saved session (e.g. after a rotation of our certificate). */
+/* Drop the saved session.  (Not needed after a change of server name, trust,
+ * pins or our certificate: such a session is no longer offered anyway.) */
 void tls_client_forget_session(struct tls_client *c);
 /* Wipe the saved session's master secret. */
 void tls_client_free(struct tls_client *c);
@@ -138,7 +144,8 @@ struct tls_server {
  * is in the map, its certificate has not expired and the revocation
  * callback does not refuse its serial; otherwise the client gets a full
  * handshake (and a full verification).  The struct must not move after
- * this call (the engines point into it).  Returns 0 or -ENOMEM / -EINVAL.
+ * this call (the engines point into it).  Returns 0 or -ENOMEM / -EINVAL
+ * (also for a trust whose peer_role is not TLS_PEER_CLIENT).
  */
 int tls_server_init(struct tls_server *s, struct tls_trust *trust,
     const struct tls_creds *creds, size_t cache_sessions) WARN_UNUSED;
@@ -159,8 +166,9 @@ struct tls_conn;
 /*
  * A client connection over the connected socket `fd` (made non-blocking
  * here; the connection owns it from now on, also on error).  Returns 0 and
- * *out, -EINVAL without a server name or trust (the host name check cannot
- * be skipped), -ENOMEM, or -EIO (engine refused the configuration, *fail
+ * *out, -EINVAL without a server name or trust, or with a trust whose
+ * peer_role is not TLS_PEER_SERVER (the host name check cannot be skipped),
+ * -ENOMEM, or -EIO (engine refused the configuration, *fail
  * says why; fail may be NULL).
  */
 int tls_conn_client(struct tls_client *cl, int fd, struct tls_conn **out,

@@ -375,11 +375,12 @@ static unsigned v_end_chain(const br_x509_class **ctx)
 		return finish(v, TLS_VR_HOSTNAME_MISMATCH, (int)err);
 	if (err != 0)
 		return finish(v, TLS_VR_BAD_CERTIFICATE, (int)err);
-	if (t->peer_role == TLS_PEER_SERVER && !v->host_ok)
-		return finish(v, TLS_VR_HOSTNAME_MISMATCH, BR_ERR_X509_BAD_SERVER_NAME);
-	/* BearSSL accepted the chain; now our own checks. */
+	/* BearSSL accepted the chain; now our own checks (an unparsable leaf
+	 * first: it also has no names we could have matched). */
 	if (v->leaf_bad)
 		return finish(v, TLS_VR_BAD_CERTIFICATE, TLS_ERR_BAD_CERT);
+	if (t->peer_role == TLS_PEER_SERVER && !v->host_ok)
+		return finish(v, TLS_VR_HOSTNAME_MISMATCH, BR_ERR_X509_BAD_SERVER_NAME);
 	if (!v->leaf_eku_ok)
 		return finish(v, TLS_VR_WRONG_EKU, TLS_ERR_WRONG_EKU);
 	if (!v->pin_ok)

@@ -5,6 +5,8 @@
 
 #include "crypto/der.h"
 #include "crypto/x509.h"
+#include "crypto/pem.h"
+#include "tls/verify.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -34,6 +36,49 @@ walk(struct der_cursor *c)
 	}
 }
 
+static time_t
+fixed_now(void)
+{
+	return (time_t)1800000000;
+}
+
+/* Our TLS verifier (src/tls/verify.c) on the input as a one-certificate
+ * chain, anchored at itself, as a client checking a server name: it must
+ * decide, and release the key only on an accepted chain. */
+static void
+tls_verify_once(const uint8_t *data, size_t size, const char *name)
+{
+	static struct tls_trust t;
+	static struct tls_verifier v;
+	char *pem = NULL;
+	size_t plen = 0;
+	unsigned err, usages = 0;
+	const br_x509_class **vt = &v.vtable;
+
+	if (size == 0 || pem_encode("CERTIFICATE", data, size, &pem, &plen) != 0)
+		return;
+	if (tls_trust_load_ca_pem(&t, pem, plen, TLS_PEER_SERVER) != 0) {
+		free(pem);
+		return;
+	}
+	free(pem);
+	t.now = fixed_now;
+	tls_verifier_init(&v, &t);
+	(void)tls_verifier_set_server_name(&v, name);
+	(*vt)->start_chain(vt, name);
+	(*vt)->start_cert(vt, (uint32_t)size);
+	(*vt)->append(vt, data, size / 2);
+	(*vt)->append(vt, data + size / 2, size - size / 2);
+	(*vt)->end_cert(vt);
+	err = (*vt)->end_chain(vt);
+	if ((err == 0) != ((*vt)->get_pkey(vt, &usages) != NULL))
+		abort();
+	if ((err == 0) != (v.res.reason == TLS_VR_OK))
+		abort();
+	tls_verifier_release(&v);
+	tls_trust_free(&t);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -50,6 +95,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (info->key_p256)
 			(void)x509_check_signature(info, info->pub);
+		for (size_t i = 0; i < info->sans.n; i++)
+			if (info->sans.san[i].type == X509_SAN_DNS)
+				(void)tls_dns_name_match(info->sans.san[i].val, info->sans.san[i].len,
+				    "a.example.test");
+		tls_verify_once(data, size, "a.example.test");
+		tls_verify_once(data, size, "127.0.0.1");
+	}
+	{
+		/* Server name matching on arbitrary text: pattern NUL name. */
+		const uint8_t *nul = memchr(data, 0, size);
+		if (nul != NULL && size - (size_t)(nul - data) < 300) {
+			char name[300];
+			size_t nl = size - (size_t)(nul - data) - 1;
+			memcpy(name, nul + 1, nl);
+			name[nl] = '\0';
+			(void)tls_dns_name_match((const char *)data, (size_t)(nul - data), name);
+		}
 	}
 	(void)x509_spki_pin(data, size, pin);
 	{

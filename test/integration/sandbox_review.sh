@@ -93,3 +93,56 @@ for who in root nobody; do
     expect_blocked "$who" "open of an unreadable path: denied" '^open\(unmapped pointer\): EPERM' \
         '.event == "unauthorized_filesystem_access" and .details.path == "?" and (.details.reason | type) == "string"'
 done
+
+# RLIMIT_NPROC counts the whole uid: other processes of 65534 on the host
+# (more than max_processes) must not stop a sandbox from starting (before
+# the fix: exit 126, "Resource temporarily unavailable", for every run as root)
+HOG_PIDS=""
+for _ in $(seq 40); do
+    setpriv --reuid=65534 --regid=65534 --clear-groups sleep 30 </dev/null >/dev/null 2>&1 &
+    HOG_PIDS="$HOG_PIDS $!"
+done
+trap 'kill $HOG_PIDS 2>/dev/null; rm -rf "$TMP" "$OUTSIDE"' EXIT INT TERM
+sleep 0.3
+for who in root nobody; do
+    for pol in default forkok; do
+        if [ $pol = default ]; then P=""; else P=$FORKPOL_deny; fi
+        for ns in auto off; do
+            # shellcheck disable=SC2086
+            sb_run "$who" "nproc-$pol-$ns" $P --set namespaces=$ns $WT -- "$PLUGINS/hello"
+            if [ "$SB_RC" = 0 ] && [ -s "$SB_OUT" ]; then
+                ok "40 other processes of uid 65534: sandbox ($pol, namespaces=$ns) still starts [$who]"
+            else
+                fail "40 other processes of uid 65534: sandbox ($pol, namespaces=$ns) still starts [$who]" "$(sb_context)"
+            fi
+        done
+    done
+done
+# shellcheck disable=SC2086
+kill $HOG_PIDS 2>/dev/null
+wait 2>/dev/null
+
+# The supervisor dies (SIGKILL): with the pid namespace every process of the
+# sandbox dies too, including children that called setsid (the init has a
+# parent-death signal; its death ends the namespace)
+for who in root nobody; do
+    prog=$OUTSIDE/sbdie-hostile-$who
+    cp "$HOSTILE" "$prog"; chmod 755 "$prog"
+    if [ "$who" = nobody ]; then run_as="setpriv --reuid=65534 --regid=65534 --clear-groups"; else run_as=""; fi
+    # shellcheck disable=SC2086
+    $run_as "$STAVILY" sandbox run --events /dev/null --set namespaces=required $FORKPOL_deny \
+        --set wall_timeout=20s -- "$prog" spin-kids 2 15000 setsid </dev/null >/dev/null 2>&1 &
+    sup=$!
+    i=0; while [ "$(pgrep -f -c "^$prog" || true)" -lt 3 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    before=$(pgrep -f -c "^$prog" || true)
+    kill -KILL "$sup"; wait "$sup" 2>/dev/null
+    i=0; while [ "$(pgrep -f -c "^$prog" || true)" -gt 0 ] && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done
+    after=$(pgrep -f -c "^$prog" || true)
+    if [ "$before" -ge 3 ] && [ "$after" = 0 ]; then
+        ok "supervisor killed: all $before sandbox processes die with it [$who]"
+    else
+        fail "supervisor killed: all sandbox processes die with it [$who]" "before=$before after=$after"
+        # leftovers run our own uniquely named copy: end them by pid
+        for left in $(pgrep -f "^$prog"); do kill -KILL "$left" 2>/dev/null; done
+    fi
+done

@@ -116,3 +116,12 @@ for who in root nobody; do
     fi
     rm -f "$f"
 done
+
+# 7. ".." cannot climb above the plugin's root in the report either
+for who in root nobody; do
+    for ns in required off; do
+        # shellcheck disable=SC2086
+        sb_run "$who" "dotdot-$ns" --set namespaces=$ns $DENYLIST $WT -- "$HOSTILE" read /tmp/../../../etc/shadow
+        expect_blocked "$who" "namespaces=$ns: /tmp/../../../etc/shadow" '^read open\(.*\): E' "$(ev_fs '^/etc/shadow$')"
+    done
+done

@@ -861,6 +861,15 @@ static void test_creds_and_config(void)
 	CHECK_EQ_INT(tls_conn_client(&noname, sp[0], &nc, NULL), -EINVAL);
 	CHECK(nc == NULL);
 	close(sp[1]);
+	/* nor one whose trust was set up for checking clients (no host name
+	 * check, clientAuth purpose), and the same the other way round */
+	static struct tls_client wrongrole;
+	tls_client_init(&wrongrole, &tr_server, &c_cli, "localhost");
+	CHECK_EQ_INT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	CHECK_EQ_INT(tls_conn_client(&wrongrole, sp[0], &nc, NULL), -EINVAL);
+	CHECK(nc == NULL);
+	close(sp[1]);
+	CHECK_EQ_INT(tls_server_init(&sv, &tr_client, &c_srv, 0), -EINVAL);
 	printf("  memory per connection: %zu bytes\n", tls_conn_memory(1));
 	CHECK(tls_conn_memory(1) > TLS_CONN_IOBUF);
 }
@@ -1303,6 +1312,62 @@ static void test_dns_name_rules(void)
 	tls_creds_free(&c_wild);
 }
 
+/* A saved client session is offered only to the same server name, trust
+ * and client certificate: a resumed handshake skips every certificate
+ * check, on both sides. */
+static void test_session_bound_to_context(void)
+{
+	static struct tls_client cl;
+	static struct tls_server sv;
+	struct pair p;
+	fake_now = t0;
+	revoke_all = 0;
+	CHECK_EQ_INT(tls_server_init(&sv, &tr_server, &c_srv, 8), 0);
+	tls_client_init(&cl, &tr_client, &c_cli, "localhost");
+	CHECK_EQ_INT(pair_run(&cl, &sv, &p), 0);
+	CHECK(ok_pair(&p));
+	pair_free(&p);
+	CHECK_EQ_INT(pair_run(&cl, &sv, &p), 0);
+	CHECK(ok_pair(&p) && tls_conn_resumed(p.c));                 /* the control */
+	pair_free(&p);
+	/* another server name: full handshake, and the name is checked */
+	snprintf(cl.server_name, sizeof(cl.server_name), "other.example");
+	CHECK_EQ_INT(pair_run(&cl, &sv, &p), 0);
+	CHECK(!ok_pair(&p));
+	CHECK(p.c && tls_conn_failure(p.c)->verify_reason == TLS_VR_HOSTNAME_MISMATCH);
+	pair_free(&p);
+	/* back to the right name: a session again, then our certificate
+	 * changes (rotation): the server must see the new one */
+	snprintf(cl.server_name, sizeof(cl.server_name), "localhost");
+	CHECK_EQ_INT(pair_run(&cl, &sv, &p), 0);
+	CHECK(ok_pair(&p));
+	pair_free(&p);
+	CHECK(cl.have_session);
+	cl.creds = &c_cli_noid;                        /* no URI identity: refused */
+	CHECK_EQ_INT(pair_run(&cl, &sv, &p), 0);
+	CHECK(!ok_pair(&p));
+	CHECK(p.s && tls_conn_failure(p.s)->verify_reason == TLS_VR_NO_IDENTITY);
+	pair_free(&p);
+	/* other pins: full handshake under the new pin set */
+	static struct tls_trust other;
+	cl.creds = &c_cli;
+	CHECK_EQ_INT(pair_run(&cl, &sv, &p), 0);
+	CHECK(ok_pair(&p));
+	pair_free(&p);
+	CHECK_EQ_INT(tls_trust_load_ca_pem(&other, ca1.cert, ca1.cert_len, TLS_PEER_SERVER), 0);
+	CHECK_EQ_INT(tls_trust_add_pin(&other,
+	    "sha256:3333333333333333333333333333333333333333333333333333333333333333"), 0);
+	other.now = now_fn;
+	cl.trust = &other;
+	CHECK_EQ_INT(pair_run(&cl, &sv, &p), 0);
+	CHECK(!ok_pair(&p));
+	CHECK(p.c && tls_conn_failure(p.c)->verify_reason == TLS_VR_PIN_MISMATCH);
+	pair_free(&p);
+	tls_trust_free(&other);
+	tls_server_free(&sv);
+	tls_client_free(&cl);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "server") == 0)
@@ -1331,5 +1396,6 @@ int main(int argc, char **argv)
 	RUN(test_http_request_deadline);
 	RUN(test_chain_length_cap);
 	RUN(test_dns_name_rules);
+	RUN(test_session_bound_to_context);
 	return HARNESS_EXIT();
 }

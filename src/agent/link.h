@@ -1,0 +1,103 @@
+/*
+ * link.h: the agent's connection to the orchestrator (DESIGN §2-§4).
+ *
+ * Two kinds of connection, both TLS 1.2 with the chain, the host name
+ * (agent.server_name, else the URL's host) and an SPKI pin (agent.ca_pins)
+ * checked on every handshake:
+ *   enrollment  server-authenticated only (POST /v1/enroll);
+ *   agent API   mutual TLS with the agent's certificate (heartbeat, renew).
+ *
+ * Pin bootstrap.  Before registration the agent has only the pin, not the
+ * CA certificate that BearSSL needs as a trust anchor.  link_bootstrap_ca()
+ * makes a first handshake that records the certificates the server sends
+ * and then aborts it (nothing is sent over it); the certificate whose SPKI
+ * hash equals a configured pin and that is a CA becomes the anchor.  The
+ * real connection is then verified in full (chain to that anchor, dates,
+ * EKU, host name, pin), so a server that does not hold a key certified by
+ * the pinned CA is refused.  No pin, no connection: there is no
+ * trust-on-first-use path.
+ *
+ * Failures are never silent: every refused handshake raises
+ * tls_handshake_failed and, when the certificate was the cause,
+ * certificate_validation_failed with the reason (tls/report.h), on the
+ * event log given to link_init (may be NULL).
+ */
+#ifndef STAVILY_AGENT_LINK_H
+#define STAVILY_AGENT_LINK_H
+
+#include <stddef.h>
+
+#include "base/util.h"
+#include "event/event.h"
+#include "http/client.h"
+#include "http/url.h"
+#include "tls/conn.h"
+
+#define LINK_MAX_PINS 8
+#define LINK_MAX_BODY (256 * 1024)   /* cap on any response body we accept */
+/* Error for "no certificate of the server matches a pin" (below -20000,
+ * distinct from errno and the other layers' codes). */
+#define LINK_E_PIN (-20001)
+
+struct link {
+	struct https_url url;
+	char server_name[TLS_MAX_SERVER_NAME + 1];
+	const char *pins[LINK_MAX_PINS];   /* borrowed */
+	size_t n_pins;
+	struct tls_trust trust;
+	int have_trust;
+	struct tls_creds creds;
+	int have_creds;
+	struct tls_client client;
+	int have_client;
+	struct tls_conn *conn;             /* kept alive between requests */
+	struct event_log *log;             /* borrowed, may be NULL */
+	struct tls_failure last_fail;      /* of the last failed connect */
+	char last_error[640];              /* for people */
+};
+
+/*
+ * Prepare a link to `url` (https:// only).  `server_name` NULL or "" means
+ * the URL's host.  `pins` (borrowed, at least one) are "sha256:<hex>".
+ * Returns 0, -EINVAL (bad URL, no pin: last_error says which).
+ */
+int link_init(struct link *l, const char *url, const char *server_name,
+    const char *const *pins, size_t n_pins, struct event_log *log) WARN_UNUSED;
+
+/*
+ * Trust anchors from a CA bundle (PEM) we stored earlier (mTLS use).  The
+ * bundle must contain a certificate matching a pin.  Returns 0 or <0.
+ */
+int link_set_ca_pem(struct link *l, const char *pem, size_t len) WARN_UNUSED;
+
+/* Fetch the server's chain and set the pinned CA as the anchor (above).
+ * Returns 0, LINK_E_PIN (event emitted) or -errno. */
+int link_bootstrap_ca(struct link *l) WARN_UNUSED;
+
+/* Our client certificate (chain + key PEM; may be the same text).  Replaces
+ * earlier credentials and closes the connection.  Returns 0 or <0. */
+int link_set_creds(struct link *l, const char *chain_pem, size_t chain_len,
+    const char *key_pem, size_t key_len) WARN_UNUSED;
+
+/*
+ * One request: connects (with events on failure) unless a kept-alive
+ * connection exists, sends, reads the response (body capped at
+ * LINK_MAX_BODY).  `path` NULL means the URL's path.  `extra` fields may be
+ * NULL.  Returns 0 and *out (free with http_client_response_free), or <0:
+ * the connection is closed and last_error says why.
+ */
+int link_request(struct link *l, const char *method, const char *path,
+    const struct http_field *extra, size_t n_extra, const void *body, size_t len,
+    struct http_client_response *out) WARN_UNUSED;
+
+/* Close the connection (if any). */
+void link_close(struct link *l);
+
+/* Close and free everything (creds wiped). */
+void link_free(struct link *l);
+
+/* "pinned CA certificate" helper: the PEM of the first certificate in
+ * `pem` that matches one of the pins, or NULL.  Malloc'd. */
+char *link_pinned_ca_pem(const char *pem, size_t len, const char *const *pins, size_t n_pins);
+
+#endif

@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""agent_run.py: `stavily agent run` against a real orchestrator, black-box.
+
+Registers on first start (token from the environment), privilege separation
+as read from /proc/PID/status of the spawner and the worker (docs/agent.md),
+heartbeats, SIGTERM, revocation (the agent learns it on its live connection,
+wipes its key, exits 3 with agent_revoked).  Every wait is bounded; every
+process is killed at the end whatever happens.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import tempfile
+import time
+
+STAVILY = os.environ["STAVILY"]
+TMP = tempfile.mkdtemp(prefix="stavily-agentrun.")
+ORCH = os.path.join(TMP, "orch")
+OEVENTS = os.path.join(TMP, "orch-events.log")
+failures = 0
+server = None
+
+
+def ok(name):
+    print("ok - " + name, flush=True)
+
+
+def fail(name, why=""):
+    global failures
+    failures += 1
+    print("FAIL - " + name, flush=True)
+    if why:
+        print("  " + str(why)[:800], flush=True)
+
+
+def check(name, cond, why=""):
+    if cond:
+        ok(name)
+    else:
+        fail(name, why)
+
+
+def run(*args, env=None):
+    e = dict(os.environ)
+    e.pop("STAVILY_INSTALLATION_TOKEN", None)
+    if env:
+        e.update(env)
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=60, env=e)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_for(pred, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+EPORT, APORT = free_port(), free_port()
+CONF = os.path.join(ORCH, "orchestrator.yaml")
+SOCK = os.path.join(ORCH, "admin.sock")
+
+
+def start():
+    global server
+    errf = open(os.path.join(TMP, "server.stderr"), "a")
+    server = subprocess.Popen([STAVILY, "orchestrator", "run", "-c", CONF,
+                               "--set", "orchestrator.listen_enroll=127.0.0.1:%d" % EPORT,
+                               "--set", "orchestrator.listen_agent=127.0.0.1:%d" % APORT,
+                               "--set", "logging.file=" + OEVENTS], stdout=errf, stderr=errf)
+
+    def up():
+        try:
+            socket.create_connection(("127.0.0.1", APORT), timeout=0.5).close()
+            socket.create_connection(("127.0.0.1", EPORT), timeout=0.5).close()
+            return os.path.exists(SOCK)
+        except OSError:
+            return False
+    return wait_for(up)
+
+
+def ctl_json(*args):
+    r = run(STAVILY, "ctl", "-S", SOCK, "--json", *args)
+    if r.returncode != 0:
+        raise RuntimeError("ctl %s: %s" % (args, r.stderr))
+    return json.loads(r.stdout)
+
+
+def agent_conf(name, pins, server_name="localhost", extra=""):
+    d = os.path.join(TMP, name)
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, "agent.yaml")
+    with open(path, "w") as f:
+        f.write("agent:\n  type: action\n  id: %s\n  tenant: acme\n  state_dir: %s\n"
+                "  plugins_dir: %s\n  enroll_url: https://127.0.0.1:%d\n"
+                "  orchestrator_url: https://127.0.0.1:%d\n  server_name: %s\n"
+                "  heartbeat_interval: 1s\n%s%s"
+                "logging:\n  file: %s\n" % (
+                    name, os.path.join(d, "state"), TMP, EPORT, APORT, server_name,
+                    ("  ca_pins: [%s]\n" % ", ".join(pins)) if pins else "", extra,
+                    os.path.join(d, "events.log")))
+    return path, d
+
+
+def agent_events(d, name=None):
+    try:
+        with open(os.path.join(d, "events.log")) as f:
+            evs = [json.loads(l) for l in f if l.strip()]
+    except FileNotFoundError:
+        return []
+    return [e for e in evs if name is None or e.get("event") == name]
+
+
+def all_text(paths):
+    out = ""
+    for p in paths:
+        try:
+            with open(p, errors="replace") as f:
+                out += f.read()
+        except FileNotFoundError:
+            pass
+    return out
+
+
+
+def proc_status(pid):
+    out = {}
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                out[k] = v.strip()
+    except OSError:
+        pass
+    return out
+
+
+def children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def start_agent(conf, d, env=None):
+    e = dict(os.environ)
+    e.pop("STAVILY_INSTALLATION_TOKEN", None)
+    if env:
+        e.update(env)
+    errf = open(os.path.join(d, "run.stderr"), "a")
+    return subprocess.Popen([STAVILY, "agent", "run", "-c", conf], stdout=errf, stderr=errf, env=e)
+
+
+def stop_proc(p):
+    if p.poll() is None:
+        p.kill()
+        p.wait(timeout=5)
+
+
+agents = []
+try:
+    r = run(STAVILY, "orchestrator", "init", "-d", ORCH, "--name", "localhost", "--san", "127.0.0.1")
+    pin = r.stdout.strip()
+    check("orchestrator init", r.returncode == 0, r.stderr)
+    check("orchestrator up", start())
+    ctl_json("tenant", "add", "acme")
+    token = ctl_json("token", "create", "--tenant", "acme", "--uses", "5")["token"]
+    os.chmod(TMP, 0o755)   # the worker (uid 65534) must reach its state directory
+
+    # ---- run registers first when a token is available -------------------------------
+    conf, d = agent_conf("r1", [pin])
+    a = start_agent(conf, d, env={"STAVILY_INSTALLATION_TOKEN": token})
+    agents.append(a)
+    check("run without a certificate registers first (token from the environment)",
+          wait_for(lambda: agent_events(d, "agent_started"), 15), agent_events(d))
+    check("identity stored by run", os.path.exists(os.path.join(d, "state", "identity.pem")))
+
+    # ---- privilege separation, read from /proc ------------------------------------------
+    kids = []
+    wait_for(lambda: len(children(a.pid)) >= 1, 5)
+    kids = children(a.pid)
+    sp, wk = proc_status(a.pid), (proc_status(kids[0]) if kids else {})
+    zero = "0000000000000000"
+    check("worker: uid 65534, CapEff/CapPrm/CapBnd/CapInh/CapAmb 0, NoNewPrivs 1, Seccomp 2",
+          wk.get("Uid", "").split() == ["65534"] * 4 and all(wk.get(k) == zero for k in
+          ("CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb")) and wk.get("NoNewPrivs") == "1"
+          and wk.get("Seccomp") == "2" and wk.get("Groups", "x") == "", wk)
+    check("spawner: NoNewPrivs 1, capabilities limited to PRIVSEP_SPAWNER_CAPS (no SYS_MODULE, SYS_RAWIO, NET_RAW, BPF)",
+          sp.get("NoNewPrivs") == "1" and sp.get("CapBnd") not in (None, "000001ffffffffff")
+          and int(sp.get("CapEff", "0"), 16) & ~0x12c11ff == 0
+          and int(sp.get("CapBnd", "f"), 16) & ((1 << 16) | (1 << 17) | (1 << 13) | (1 << 39)) == 0, sp)
+    d_evs = agent_events(d, "agent_started")
+    check("agent_started names both processes", d_evs and d_evs[0]["details"].get("worker_pid") in kids
+          and d_evs[0]["details"].get("spawner_pid") == a.pid, (d_evs, kids))
+
+    # ---- heartbeats: the agent stays reachable, no failures ----------------------------
+    time.sleep(2.5)
+    check("no heartbeat failure while the orchestrator is up", not agent_events(d, "heartbeat_failed"),
+          agent_events(d, "heartbeat_failed"))
+    r = run(STAVILY, "agent", "status", "-c", conf, "--json")
+    check("status of the running agent: reachable", r.returncode == 0 and
+          json.loads(r.stdout).get("orchestrator_reachable") is True, r.stdout + r.stderr)
+
+    # ---- SIGTERM stops cleanly ---------------------------------------------------------------
+    a.send_signal(signal.SIGTERM)
+    try:
+        rc = a.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        rc = "timeout"
+    check("SIGTERM: exit 0 and agent_stopped", rc == 0 and agent_events(d, "agent_stopped"), (rc, agent_events(d)[-3:]))
+    check("SIGTERM: the worker is gone too", kids and not os.path.exists("/proc/%d" % kids[0])
+          or (kids and proc_status(kids[0]).get("State", "").startswith("Z")), kids)
+
+    # ---- revoke: the agent learns it by heartbeat, wipes its key and exits -----------------------
+    a = start_agent(conf, d)
+    agents.append(a)
+    check("agent runs again with its stored identity",
+          wait_for(lambda: len(agent_events(d, "agent_started")) >= 2, 10), agent_events(d)[-3:])
+    time.sleep(1.5)
+    ctl_json("agent", "revoke", "--tenant", "acme", "r1")
+    try:
+        rc = a.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        rc = "timeout"
+    err = open(os.path.join(d, "run.stderr")).read()
+    check("revoked: exit 3 with an explanation", rc == 3 and "revoked" in err, (rc, err[-400:]))
+    ev = agent_events(d, "agent_revoked")
+    check("revoked: agent_revoked event (key_wiped true)", ev and ev[0]["details"].get("key_wiped") is True, ev)
+    check("revoked: identity file removed", not os.path.exists(os.path.join(d, "state", "identity.pem")))
+    r = run(STAVILY, "agent", "run", "-c", conf)
+    check("revoked agent without a new token does not start", r.returncode != 0 and "register" in r.stderr,
+          r.stderr)
+finally:
+    for a in agents:
+        stop_proc(a)
+    if server is not None:
+        server.kill()
+        server.wait(timeout=5)
+    if not os.environ.get("KEEP_TMP"):
+        shutil.rmtree(TMP, ignore_errors=True)
+
+print("agent_run: %d failure(s)" % failures)
+raise SystemExit(1 if failures else 0)

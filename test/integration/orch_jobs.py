@@ -1,0 +1,457 @@
+#!/usr/bin/env python3
+"""orch_jobs.py: jobs, event batches, heartbeat commands, tenant purge of
+the orchestrator (issue 5, second slice), black-box with Python's
+ssl as the agent.  Every wait is bounded; the server is killed at the end
+whatever happens.
+"""
+import base64
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+STAVILY = os.environ["STAVILY"]
+TMP = tempfile.mkdtemp(prefix="stavily-orchjobs.")
+STATE = os.path.join(TMP, "state")
+EVENTS = os.path.join(TMP, "events.log")
+failures = 0
+server = None
+
+
+def ok(name):
+    print("ok - " + name, flush=True)
+
+
+def fail(name, why=""):
+    global failures
+    failures += 1
+    print("FAIL - " + name, flush=True)
+    if why:
+        print("  " + str(why)[:800], flush=True)
+
+
+def check(name, cond, why=""):
+    if cond:
+        ok(name)
+    else:
+        fail(name, why)
+
+
+def run(*args):
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=60)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_for(pred, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+EPORT, APORT = free_port(), free_port()
+CONF = os.path.join(STATE, "orchestrator.yaml")
+SOCK = os.path.join(STATE, "admin.sock")
+CA = os.path.join(STATE, "ca.pem")
+
+
+def start(*extra):
+    global server
+    errf = open(os.path.join(TMP, "server.stderr"), "a")
+    server = subprocess.Popen([STAVILY, "orchestrator", "run", "-c", CONF,
+                               "--set", "orchestrator.listen_enroll=127.0.0.1:%d" % EPORT,
+                               "--set", "orchestrator.listen_agent=127.0.0.1:%d" % APORT,
+                               "--set", "orchestrator.trust_domain=corp.example",
+                               "--set", "logging.file=" + EVENTS] + list(extra), stdout=errf, stderr=errf)
+
+    def up():
+        try:
+            socket.create_connection(("127.0.0.1", APORT), timeout=0.5).close()
+            socket.create_connection(("127.0.0.1", EPORT), timeout=0.5).close()
+            return os.path.exists(SOCK)
+        except OSError:
+            return False
+    return wait_for(up)
+
+
+def stop():
+    global server
+    server.send_signal(signal.SIGTERM)
+    try:
+        rc = server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(timeout=5)
+        rc = "timeout"
+    server = None
+    return rc
+
+
+def ctl_json(*args):
+    r = run(STAVILY, "ctl", "-S", SOCK, "--json", *args)
+    if r.returncode != 0:
+        raise RuntimeError("ctl %s: %s" % (args, r.stderr))
+    return json.loads(r.stdout)
+
+
+def make_csr(name):
+    key = os.path.join(TMP, name + ".key")
+    csr = os.path.join(TMP, name + ".csr")
+    r = run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-nodes", "-keyout", key, "-subj", "/CN=" + name, "-out", csr)
+    if r.returncode != 0:
+        raise RuntimeError(r.stderr)
+    return open(csr).read(), key
+
+
+def enroll(tenant, token, agent_id):
+    csr, key = make_csr(agent_id + "-" + tenant)
+    ctx = ssl.create_default_context(cafile=CA)
+    c = http.client.HTTPSConnection("localhost", EPORT, context=ctx, timeout=10)
+    auth = base64.b64encode(("%s:%s" % (tenant, token)).encode()).decode()
+    c.request("POST", "/v1/enroll", body=json.dumps({"csr": csr, "agent_id": agent_id}),
+              headers={"Authorization": "Basic " + auth})
+    r = c.getresponse()
+    j = json.loads(r.read())
+    c.close()
+    cert = os.path.join(TMP, "%s-%s.pem" % (agent_id, tenant))
+    with open(cert, "w") as f:
+        f.write(j["certificate"])
+    return r.status, j, cert, key
+
+
+def agent_call(path, cert, key, body=None, port=None):
+    """(status, json) or ("refused", reason) when the handshake/connection fails."""
+    ctx = ssl.create_default_context(cafile=CA)
+    if cert:
+        ctx.load_cert_chain(cert, key)
+    c = http.client.HTTPSConnection("localhost", port or APORT, context=ctx, timeout=10)
+    try:
+        c.request("POST", path, body=json.dumps(body) if body is not None else "")
+        r = c.getresponse()
+        data = r.read()
+        return r.status, (json.loads(data) if data else {})
+    except (ssl.SSLError, ConnectionError, OSError) as e:
+        return "refused", repr(e)
+    finally:
+        c.close()
+
+
+def events(name):
+    try:
+        with open(EVENTS) as f:
+            return [json.loads(l) for l in f if ('"event":"%s"' % name) in l]
+    except FileNotFoundError:
+        return []
+
+
+
+
+class Agent:
+    """One keep-alive mTLS connection (reconnects when the server closed it)."""
+
+    def __init__(self, cert, key):
+        self.cert, self.key, self.c = cert, key, None
+
+    def call(self, method, path, body=None, timeout=10):
+        ctx = ssl.create_default_context(cafile=CA)
+        ctx.load_cert_chain(self.cert, self.key)
+        for attempt in range(2):
+            reused = self.c is not None
+            if self.c is None:
+                self.c = http.client.HTTPSConnection("localhost", APORT, context=ctx, timeout=timeout)
+            try:
+                self.c.timeout = timeout
+                if self.c.sock:
+                    self.c.sock.settimeout(timeout)
+                self.c.request(method, path, body=json.dumps(body) if body is not None else None)
+                r = self.c.getresponse()
+                data = r.read()
+                return r.status, (json.loads(data) if data else {})
+            except (ssl.SSLError, OSError, http.client.HTTPException) as e:
+                # a kept-alive connection the server closed (restart,
+                # idle timeout): one new connection; a fresh one failing
+                # is the answer
+                self.c.close()
+                self.c = None
+                if not reused:
+                    return "refused", repr(e)
+
+    def close(self):
+        if self.c:
+            self.c.close()
+            self.c = None
+
+
+def ctl(*args):
+    return run(STAVILY, "ctl", "-S", SOCK, *args)
+
+
+try:
+    r = run(STAVILY, "orchestrator", "init", "-d", STATE, "--name", "localhost", "--trust-domain", "corp.example")
+    check("init", r.returncode == 0, r.stderr)
+    check("server up", start())
+    ctl_json("tenant", "add", "acme")
+    ctl_json("tenant", "add", "beta")
+    ta = ctl_json("token", "create", "--tenant", "acme", "--uses", "5")["token"]
+    tb = ctl_json("token", "create", "--tenant", "beta", "--uses", "5")["token"]
+    s1, _, cert_a1, key_a1 = enroll("acme", ta, "a1")
+    s2, _, cert_a2, key_a2 = enroll("acme", ta, "a2")
+    s3, _, cert_b1, key_b1 = enroll("beta", tb, "b1")
+    s4, _, cert_x, key_x = enroll("beta", tb, "a1")      # same agent id, other tenant
+    check("four agents enrolled", (s1, s2, s3, s4) == (201, 201, 201, 201), (s1, s2, s3, s4))
+    A1, A2, B1, X = Agent(cert_a1, key_a1), Agent(cert_a2, key_a2), Agent(cert_b1, key_b1), Agent(cert_x, key_x)
+
+    # ---- jobs -----------------------------------------------------------------------
+    st, j = A1.call("GET", "/v1/agent/jobs?wait=0")
+    check("no job: 204 at once", st == 204, (st, j))
+    t0 = time.monotonic()
+    st, j = A1.call("GET", "/v1/agent/jobs?wait=1", timeout=10)
+    el = time.monotonic() - t0
+    check("no job with wait=1: 204 after about a second", st == 204 and 0.8 <= el < 3.5, (st, el))
+
+    got = {}
+
+    def poll():
+        t = time.monotonic()
+        got["r"] = A1.call("GET", "/v1/agent/jobs?wait=20", timeout=30)
+        got["t"] = time.monotonic()
+        got["start"] = t
+    th = threading.Thread(target=poll)
+    th.start()
+    time.sleep(0.7)
+    tsub = time.monotonic()
+    job = ctl_json("job", "submit", "--agent", "acme/a1", "--plugin", "uptime", "--args", '{"n":1}',
+                   "--timeout", "30s")
+    th.join(35)
+    st, j = got.get("r", (None, None))
+    check("job submitted: 201 object, 128-bit id", re.fullmatch(r"[0-9a-f]{32}", job.get("id", "")) is not None
+          and job.get("state") == "queued" and job.get("timeout") == 30, job)
+    check("parked long-poll answered when the job arrives",
+          st == 200 and [x["id"] for x in j.get("jobs", [])] == [job["id"]]
+          and j["jobs"][0]["plugin"] == "uptime" and j["jobs"][0]["args"] == {"n": 1}
+          and got["t"] - tsub < 2.0 and got["t"] - got["start"] > 0.5, (st, j, got))
+    st, j = A1.call("GET", "/v1/agent/jobs?wait=0")
+    check("a delivered job is not handed out twice", st == 204, (st, j))
+    jid = job["id"]
+    for name, ag in (("same tenant", A2), ("other tenant", B1), ("other tenant, same agent id", X)):
+        st, j = ag.call("GET", "/v1/agent/jobs?wait=0")
+        check("agent of %s gets no job of acme/a1" % name, st == 204, (st, j))
+        st, j = ag.call("POST", "/v1/agent/jobs/%s/result" % jid,
+                        {"status": "succeeded", "tenant": "acme", "agent_id": "a1"})
+        check("agent of %s cannot post a1's result (404)" % name, st == 404, (st, j))
+    st, j = A1.call("POST", "/v1/agent/jobs/%s/result" % ("0" * 32), {"status": "succeeded"})
+    check("guessed job id: 404", st == 404, (st, j))
+    st, j = A1.call("POST", "/v1/agent/jobs/%s/result" % "../../x", {"status": "succeeded"})
+    check("malformed job id: 404", st == 404, (st, j))
+    info = ctl_json("job", "get", jid)
+    check("job still delivered, no result after the forgeries", info.get("state") == "delivered"
+          and info.get("result") is None, info)
+    st, j = A1.call("POST", "/v1/agent/jobs/%s/result" % jid, {"status": "succeeded", "exit_code": 0,
+                                                               "stdout": "up 3 days"})
+    check("the right agent posts the result: 200", st == 200 and j == {"id": jid, "state": "done",
+                                                                       "duplicate": False}, (st, j))
+    st, j = A1.call("POST", "/v1/agent/jobs/%s/result" % jid, {"status": "failed"})
+    check("result posted again: idempotent 200, duplicate", st == 200 and j.get("duplicate") is True, (st, j))
+    info = ctl_json("job", "get", jid)
+    check("job done with the first result", info.get("state") == "done"
+          and info.get("result") == {"status": "succeeded", "exit_code": 0, "stdout": "up 3 days"}, info)
+    lst = ctl_json("job", "list", "--tenant", "beta")
+    check("job list --tenant beta does not show acme's job", lst.get("jobs") == [], lst)
+
+    # ctl job submit --wait with the agent answering
+    res = {}
+
+    def waiter():
+        res["r"] = ctl("--json", "job", "submit", "--tenant", "acme", "--agent", "a2", "--plugin", "p2",
+                       "--wait")
+    th = threading.Thread(target=waiter)
+    th.start()
+    st, j = A2.call("GET", "/v1/agent/jobs?wait=10", timeout=20)
+    ok2 = st == 200 and len(j.get("jobs", [])) == 1
+    if ok2:
+        A2.call("POST", "/v1/agent/jobs/%s/result" % j["jobs"][0]["id"], {"status": "succeeded", "v": 7})
+    th.join(30)
+    rr = res.get("r")
+    check("ctl job submit --wait prints the result", ok2 and rr is not None and rr.returncode == 0
+          and json.loads(rr.stdout).get("result") == {"status": "succeeded", "v": 7},
+          (st, j, rr and rr.stdout, rr and rr.stderr))
+
+    # the job survives a restart (durable) and is handed out again if without result
+    job3 = ctl_json("job", "submit", "--agent", "acme/a1", "--plugin", "later")
+    st, j = A1.call("GET", "/v1/agent/jobs?wait=0")
+    check("job 3 delivered", st == 200 and j["jobs"][0]["id"] == job3["id"], (st, j))
+    A1.close(); A2.close(); B1.close(); X.close()
+    check("clean stop", stop() == 0)
+    check("restart", start())
+    info = ctl_json("job", "get", jid)
+    check("after restart: job 1 done with its result", info.get("state") == "done"
+          and info["result"]["stdout"] == "up 3 days", info)
+    st, j = A1.call("GET", "/v1/agent/jobs?wait=0")
+    check("after restart: job 3 (no result yet) handed out again", st == 200
+          and [x["id"] for x in j["jobs"]] == [job3["id"]], (st, j))
+
+    # ---- events -----------------------------------------------------------------------
+    batch = {"events": [{"id": "e-%d" % i, "level": "WARN", "event": "blocked_syscall_attempt",
+                         "tenant": "beta", "agent_id": "b1", "details": {"syscall": "ptrace", "n": {"x": i}}}
+                        for i in range(3)] + [{"no": "id"}, "str", {"id": "bad id!"}]}
+    st, j = A1.call("POST", "/v1/agent/events", batch)
+    check("event batch: 200, 3 acked, 3 rejected", st == 200 and j.get("acked") == ["e-0", "e-1", "e-2"]
+          and j.get("stored") == 3 and [x["index"] for x in j.get("rejected", [])] == [3, 4, 5], (st, j))
+    st, j = A1.call("POST", "/v1/agent/events", batch)
+    check("re-sent batch: acked again, stored none", st == 200 and j.get("stored") == 0
+          and j.get("duplicates") == 3 and j.get("acked") == ["e-0", "e-1", "e-2"], (st, j))
+    st, j = B1.call("POST", "/v1/agent/events", {"events": [{"id": "e-0", "event": "beta_event"}]})
+    check("another agent's same id is its own event", st == 200 and j.get("stored") == 1, (st, j))
+    st, j = X.call("POST", "/v1/agent/events", {"events": [{"id": "e-1", "event": "beta_a1"}]})
+    check("same agent id in another tenant: its own event", st == 200 and j.get("stored") == 1, (st, j))
+    qa = ctl_json("events", "query", "--tenant", "acme")["events"]
+    check("acme holds each event once, identity from the certificate",
+          sorted(e["id"] for e in qa) == ["e-0", "e-1", "e-2"]
+          and all(e["tenant"] == "acme" and e["agent_id"] == "a1" and "received" in e for e in qa)
+          and qa[0]["details"]["n"] == {"x": 0}, qa)
+    qb = ctl_json("events", "query", "--tenant", "beta")["events"]
+    check("beta sees only beta's events", sorted((e["agent_id"], e["id"]) for e in qb) == [("a1", "e-1"), ("b1", "e-0")]
+          and all(e["tenant"] == "beta" for e in qb), qb)
+    qf = ctl_json("events", "query", "--tenant", "beta", "--agent", "b1")["events"]
+    check("events query --agent filters", [e["id"] for e in qf] == ["e-0"], qf)
+    qt = ctl_json("events", "tail", "--tenant", "acme", "--limit", "2")["events"]
+    check("events tail --limit 2: the last two", [e["id"] for e in qt] == ["e-1", "e-2"], qt)
+    r = ctl("events", "query", "--tenant", "nosuch")
+    check("events query of an unknown tenant fails", r.returncode != 0, r.stdout)
+
+    # kill -9 during a stream of acknowledged events
+    acked, stop_flag, errors = [], [False], []
+
+    def stream():
+        ag = Agent(cert_a2, key_a2)
+        n = 0
+        for b in range(2000):
+            if stop_flag[0]:
+                break
+            ev = [{"id": "s-%d" % (n + i), "event": "stream"} for i in range(20)]
+            n += 20
+            st, j = ag.call("POST", "/v1/agent/events", {"events": ev}, timeout=5)
+            if st == 200:
+                acked.extend(j["acked"])
+            else:
+                errors.append(st)
+                break
+        ag.close()
+    th = threading.Thread(target=stream)
+    th.start()
+    wait_for(lambda: len(acked) >= 400, 20)
+    server.kill()
+    server.wait(timeout=10)
+    stop_flag[0] = True
+    th.join(20)
+    check("a stream of events was acknowledged before kill -9", len(acked) >= 400, len(acked))
+    check("restart after kill -9", start())
+    q = ctl_json("events", "query", "--tenant", "acme", "--agent", "a2", "--event", "stream")["events"]
+    ids = [e["id"] for e in q]
+    check("every acknowledged event present after kill -9", set(acked) <= set(ids),
+          (len(acked), len(ids), sorted(set(acked) - set(ids))[:5]))
+    check("no event stored twice", len(ids) == len(set(ids)), len(ids) - len(set(ids)))
+    # the agent re-sends everything it may not have had acknowledged
+    A2b = Agent(cert_a2, key_a2)
+    last = len(acked)
+    st, j = A2b.call("POST", "/v1/agent/events", {"events": [{"id": "s-%d" % i, "event": "stream"}
+                                                             for i in range(max(0, last - 40), last + 20)]})
+    q = ctl_json("events", "query", "--tenant", "acme", "--agent", "a2", "--event", "stream")["events"]
+    ids = [e["id"] for e in q]
+    check("re-sent tail after restart: still each once", st == 200 and len(ids) == len(set(ids))
+          and set(acked) <= set(ids), (st, len(ids), len(set(ids))))
+    A2b.close()
+
+    # ---- heartbeat commands --------------------------------------------------------------
+    A1 = Agent(cert_a1, key_a1)
+    q = ctl_json("agent", "quarantine", "acme/a1")
+    check("ctl agent quarantine: queued", q.get("quarantined") is True and len(q.get("pending_commands", [])) == 1, q)
+    st, j = A1.call("POST", "/v1/agent/heartbeat", {"status": "ok"})
+    cmds = j.get("commands", []) if st == 200 else []
+    check("quarantine command delivered in the heartbeat", st == 200 and j.get("quarantined") is True
+          and [c["type"] for c in cmds] == ["quarantine"], (st, j))
+    st, j = A1.call("POST", "/v1/agent/heartbeat", {})
+    check("unacknowledged command delivered again", st == 200 and [c["type"] for c in j["commands"]] == ["quarantine"],
+          (st, j))
+    st, j = B1.call("POST", "/v1/agent/heartbeat", {"acked_commands": [cmds[0]["id"]] if cmds else []})
+    st2, j2 = A1.call("POST", "/v1/agent/heartbeat", {})
+    check("another agent cannot acknowledge a1's command", st == 200 and j.get("commands") == []
+          and st2 == 200 and len(j2["commands"]) == 1, (st, j, st2, j2))
+    st, j = A1.call("POST", "/v1/agent/heartbeat", {"acked_commands": [c["id"] for c in cmds]})
+    check("acknowledged: gone, state stays quarantined", st == 200 and j["commands"] == []
+          and j["quarantined"] is True, (st, j))
+    ctl_json("agent", "release", "--tenant", "acme", "a1")
+    ctl_json("agent", "rotate", "acme/a1")
+    st, j = A1.call("POST", "/v1/agent/heartbeat", {})
+    check("release and rotate delivered in order", st == 200 and [c["type"] for c in j["commands"]] ==
+          ["release", "rotate"] and j["quarantined"] is False, (st, j))
+    aud = open(os.path.join(STATE, "audit.log")).read()
+    check("audit records quarantine, release, rotation request",
+          all(x in aud for x in ('"agent_quarantined"', '"agent_released"', '"agent_rotation_requested"')))
+    # revoke on a live connection
+    A2 = Agent(cert_a2, key_a2)
+    st, j = A2.call("POST", "/v1/agent/heartbeat", {})
+    check("a2 heartbeat before revocation", st == 200 and j.get("revoked") is False, (st, j))
+    ctl_json("agent", "revoke", "acme/a2")
+    st, j = A2.call("POST", "/v1/agent/heartbeat", {})
+    check("connected agent learns the revocation as a command", st == 200 and j.get("revoked") is True
+          and [c["type"] for c in j.get("commands", [])] == ["revoke"], (st, j))
+    A2.close()
+    st, j = A2.call("POST", "/v1/agent/heartbeat", {})
+    check("then its certificate is refused", st == "refused", (st, j))
+    r = ctl("agent", "quarantine", "acme/a2")
+    check("quarantine of a revoked agent refused", r.returncode != 0)
+
+    # ---- purge ---------------------------------------------------------------------------
+    bdir = os.path.join(STATE, "tenants", "beta")
+    check("beta has a directory", os.path.isdir(bdir))
+    r = ctl("tenant", "purge", "beta")
+    check("ctl tenant purge beta", r.returncode == 0, r.stderr)
+    check("purge removes the tenant directory", not os.path.exists(bdir))
+    tl = [t["name"] for t in ctl_json("tenant", "list")["tenants"]]
+    check("beta gone from the tenant list", tl == ["acme"], tl)
+    B1.close()
+    st, j = B1.call("POST", "/v1/agent/heartbeat", {})
+    check("purged tenant's agent refused", st in (403, "refused"), (st, j))
+    r = ctl("events", "query", "--tenant", "beta")
+    check("purged tenant has no events", r.returncode != 0)
+    aud = open(os.path.join(STATE, "audit.log")).read()
+    check("purge audit-logged", '"tenant_purged"' in aud)
+    qa = ctl_json("events", "query", "--tenant", "acme", "--event", "blocked_syscall_attempt")["events"]
+    check("acme's events untouched by beta's purge", len(qa) == 3, len(qa))
+    r = ctl("tenant", "purge", "beta")
+    check("purging again: unknown tenant", r.returncode != 0)
+
+    A1.close()
+    check("final stop", stop() == 0)
+except Exception as e:  # noqa
+    import traceback
+    fail("unexpected exception", traceback.format_exc())
+finally:
+    if server is not None:
+        server.kill()
+        server.wait(timeout=10)
+    if failures == 0:
+        shutil.rmtree(TMP, ignore_errors=True)
+    else:
+        print("  kept " + TMP, flush=True)
+sys.exit(1 if failures else 0)
