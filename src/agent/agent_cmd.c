@@ -175,7 +175,7 @@ static const char *const *pins_of(const struct config_agent *ac)
 
 /* Post the enrollment; on success stores key + chain + CA.  Returns an exit code. */
 int agent_register(const struct config *cfg, struct event_log *log, const char *token_file,
-    int quiet)
+    char *token_in, int quiet)
 {
 	const struct config_agent *ac = config_get_agent(cfg);
 	char tok[TOKEN_MAX], cred[TOKEN_MAX + 80], *auth = NULL, *csr_pem = NULL, *body = NULL;
@@ -209,7 +209,13 @@ int agent_register(const struct config *cfg, struct event_log *log, const char *
 		return EXIT_CONFIG;
 	}
 	agent_id[sizeof(agent_id) - 1] = 0;
-	r = agent_read_token(ac, token_file, tok);
+	if (token_in) {
+		/* read by the caller (agent run): take it over and wipe its copy */
+		snprintf(tok, sizeof(tok), "%s", token_in);
+		explicit_bzero(token_in, strlen(token_in));
+		r = tok[0] ? 0 : -ENOENT;
+	} else
+		r = agent_read_token(ac, token_file, tok);
 	if (r < 0) {
 		explicit_bzero(tok, sizeof(tok));
 		cli_error("no installation token: %s (give --token-file FILE, agent.token_file, or "
@@ -368,7 +374,7 @@ static int cmd_register(int argc, char **argv)
 		config_free(cfg);
 		return EXIT_FAIL;
 	}
-	rc = agent_register(cfg, log, o.token_file, 0);
+	rc = agent_register(cfg, log, o.token_file, NULL, 0);
 	event_log_free(log);
 	config_free(cfg);
 	return rc;
@@ -417,11 +423,29 @@ static int cmd_status(int argc, char **argv)
 	{
 		struct spool_stats st;
 		struct spool *sp = NULL;
+		char *rt = NULL;
+		size_t rl = 0;
+		int locked = 0;
 		memset(&st, 0, sizeof(st));
-		if (ident_path(ac->state_dir, "spool", path) == 0 && access(path, F_OK) == 0 &&
-		    spool_open(path, NULL, &sp, NULL) == 0) {
-			spool_stats(sp, &st);
-			spool_close(sp);
+		if (ident_path(ac->state_dir, "spool", path) == 0 && access(path, F_OK) == 0) {
+			r = spool_open(path, NULL, &sp, NULL);
+			if (r == 0) {
+				spool_stats(sp, &st);
+				spool_close(sp);
+			} else
+				locked = 1;   /* a running agent holds the spool's lock */
+		}
+		if (locked && ident_path(ac->state_dir, IDENT_RUNTIME, path) == 0 &&
+		    file_read_all(path, 4096, &rt, &rl) == 0) {
+			cJSON *rto = cJSON_Parse(rt), *v;
+			cJSON_AddItemToObject(j, "running_agent", rto ? rto : cJSON_CreateNull());
+			v = cJSON_GetObjectItemCaseSensitive(rto, "spool_depth");
+			if (cJSON_IsNumber(v))
+				st.unacked_critical = (uint64_t)v->valuedouble;
+			v = cJSON_GetObjectItemCaseSensitive(rto, "spool_bytes");
+			if (cJSON_IsNumber(v))
+				st.bytes = (uint64_t)v->valuedouble;
+			free(rt);
 		}
 		cJSON_AddNumberToObject(j, "spool_depth", (double)(st.unacked_critical +
 		    st.unacked_sensor));

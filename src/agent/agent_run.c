@@ -4,6 +4,7 @@
 #include "agent/agent_run.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <libgen.h>
 #include <poll.h>
 #include <signal.h>
@@ -16,6 +17,8 @@
 #include <unistd.h>
 
 #include "agent/backoff.h"
+#include "agent/deliver.h"
+#include "agent/detect.h"
 #include "agent/link.h"
 #include "agent/msg.h"
 #include "agent/privsep.h"
@@ -34,16 +37,29 @@ static void ignore_rc(int r)
 	(void)r;
 }
 
+/* Jobs in flight and remembered job ids. */
+#define WORKER_MAX_RUNNING SPAWNER_MAX_JOBS
+#define WORKER_SEEN 256
+
 /* Least time between two renewal attempts. */
 #define RENEW_MIN_GAP_MS 10000
 
 static char g_last_error[640];
 static volatile sig_atomic_t g_stop;
 static volatile pid_t g_worker_pid;
+static volatile sig_atomic_t g_hup;
 
 const char *agent_last_error(void)
 {
 	return g_last_error;
+}
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	g_hup = 1;
+	if (g_worker_pid > 0)
+		kill(g_worker_pid, SIGHUP);
 }
 
 static void on_term(int sig)
@@ -136,6 +152,16 @@ struct worker_ctx {
 	int quarantined;
 	char acked[16][40];            /* command ids carried out, to ack next time */
 	size_t n_acked;
+	struct spool *spool;           /* results and events, NULL if unusable */
+	int spool_cb;
+	int pending;                   /* something may wait in the spool */
+	char running[WORKER_MAX_RUNNING][MSG_ID_MAX + 1];   /* "" = free */
+	size_t n_running;
+	char seen[WORKER_SEEN][MSG_ID_MAX + 1];   /* recent job ids: never run twice */
+	size_t seen_next;
+	struct detect det;             /* agent-side detection rules (detect.h) */
+	struct event_log *log;         /* the worker's log (for detect_raise) */
+	unsigned long seen_connects, seen_failures;
 };
 
 static void emit(struct event_log *log, enum event_level lv, const char *name, cJSON *d)
@@ -322,23 +348,298 @@ static cJSON *status_body(struct worker_ctx *w)
 	return s;
 }
 
-/* Wait up to ms for SIGTERM or the spawner; returns 1 if we must stop. */
+/* ---- jobs ---------------------------------------------------------------- */
+
+static int job_running(const struct worker_ctx *w, const char *id)
+{
+	for (size_t i = 0; i < WORKER_MAX_RUNNING; i++)
+		if (w->running[i][0] && strcmp(w->running[i], id) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int job_seen(struct worker_ctx *w, const char *id, int remember)
+{
+	for (size_t i = 0; i < WORKER_SEEN; i++)
+		if (strcmp(w->seen[i], id) == 0)
+			return 1;
+	if (remember) {
+		snprintf(w->seen[w->seen_next], sizeof(w->seen[0]), "%s", id);
+		w->seen_next = (w->seen_next + 1) % WORKER_SEEN;
+	}
+	return 0;
+}
+
+static void job_finished(struct worker_ctx *w, const char *id)
+{
+	int i = job_running(w, id);
+
+	if (i >= 0) {
+		w->running[i][0] = 0;
+		w->n_running--;
+	}
+}
+
+/* The result is durable in the spool before anything else happens. */
+static void job_result(struct worker_ctx *w, struct event_log *log, const char *id, cJSON *res)
+{
+	int r = w->spool ? deliver_job_result(w->spool, id, res) : -ENOSYS;
+
+	if (r < 0) {
+		cJSON *d = cJSON_CreateObject();
+		cJSON_AddStringToObject(d, "job_id", id);
+		cJSON_AddNumberToObject(d, "error", r);
+		emit(log, EVENT_ERROR, "job_result_not_spooled", d);
+	}
+	w->pending = 1;
+}
+
+static void job_refused_locally(struct worker_ctx *w, struct event_log *log, const char *id,
+    const char *why)
+{
+	cJSON *res = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(res, "status", "refused");
+	cJSON_AddStringToObject(res, "error", why);
+	job_result(w, log, id, res);
+	cJSON_Delete(res);
+}
+
+static void start_job(struct worker_ctx *w, int sock, struct event_log *log, cJSON *job)
+{
+	cJSON *id = cJSON_GetObjectItemCaseSensitive(job, "id");
+	cJSON *pl = cJSON_GetObjectItemCaseSensitive(job, "plugin");
+	cJSON *args = cJSON_GetObjectItemCaseSensitive(job, "args");
+	cJSON *to = cJSON_GetObjectItemCaseSensitive(job, "timeout");
+	char lim[64];
+	struct msg m;
+	int slot = -1;
+
+	if (!cJSON_IsString(id) || !msg_id_valid(id->valuestring))
+		return;     /* cannot even be answered */
+	if (job_seen(w, id->valuestring, 1) || job_running(w, id->valuestring) >= 0)
+		return;     /* handed out again after a restart: the spool re-posts */
+	if (!cJSON_IsString(pl) || !msg_id_valid(pl->valuestring)) {
+		job_refused_locally(w, log, id->valuestring, "bad plugin name");
+		return;
+	}
+	if (w->quarantined) {
+		job_refused_locally(w, log, id->valuestring, "agent quarantined");
+		return;
+	}
+	if (args && !cJSON_IsObject(args)) {
+		job_refused_locally(w, log, id->valuestring, "args must be a JSON object");
+		return;
+	}
+	for (size_t i = 0; i < WORKER_MAX_RUNNING; i++)
+		if (!w->running[i][0]) {
+			slot = (int)i;
+			break;
+		}
+	if (slot < 0) {
+		job_refused_locally(w, log, id->valuestring, "too many jobs in flight");
+		return;
+	}
+	msg_init(&m, MSG_RUN_JOB);
+	snprintf(m.job_id, sizeof(m.job_id), "%s", id->valuestring);
+	snprintf(m.plugin, sizeof(m.plugin), "%s", pl->valuestring);
+	m.args = args ? cJSON_PrintUnformatted(args) : strdup("{}");
+	if (cJSON_IsNumber(to) && to->valuedouble >= 1 && to->valuedouble < 1e7) {
+		snprintf(lim, sizeof(lim), "wall_timeout=%.0fs", to->valuedouble);
+		m.limits[m.n_limits++] = strdup(lim);
+	}
+	if (!m.args || strlen(m.args) > MSG_ARGS_MAX || msg_send(sock, &m) != 0) {
+		msg_free(&m);
+		job_refused_locally(w, log, id->valuestring, "arguments too large or spawner gone");
+		return;
+	}
+	msg_free(&m);
+	snprintf(w->running[slot], sizeof(w->running[0]), "%s", id->valuestring);
+	w->n_running++;
+}
+
+static const char *job_status(const cJSON *res)
+{
+	const cJSON *ec = cJSON_GetObjectItemCaseSensitive(res, "exit_code");
+	const cJSON *lim = cJSON_GetObjectItemCaseSensitive(res, "limits_hit"), *it;
+
+	cJSON_ArrayForEach(it, lim)
+		if (cJSON_IsString(it) && strcmp(it->valuestring, "wall_time") == 0)
+			return "timeout";
+	return cJSON_IsNumber(ec) && ec->valuedouble == 0 ? "succeeded" : "failed";
+}
+
+/* Read every message the spawner has queued (non-blocking). */
+static void drain_spawner(struct worker_ctx *w, int sock, struct event_log *log, int *gone)
+{
+	for (int n = 0; n < 256; n++) {
+		struct pollfd p = { .fd = sock, .events = POLLIN };
+		struct msg m;
+		enum msg_error why;
+		cJSON *res;
+
+		if (poll(&p, 1, 0) <= 0)
+			return;
+		if (!(p.revents & POLLIN)) {
+			*gone = 1;
+			return;
+		}
+		msg_init(&m, MSG_STATUS);
+		if (msg_recv(sock, &m, &why) != 0) {
+			if (p.revents & POLLHUP)
+				*gone = 1;
+			return;
+		}
+		switch (m.type) {
+		case MSG_JOB_DONE:
+			res = cJSON_Parse(m.text ? m.text : "");
+			if (!cJSON_IsObject(res)) {
+				cJSON_Delete(res);
+				res = cJSON_CreateObject();
+				cJSON_AddStringToObject(res, "error", "unreadable result from the spawner");
+			}
+			cJSON_DeleteItemFromObjectCaseSensitive(res, "status");
+			cJSON_AddStringToObject(res, "status", job_status(res));
+			job_result(w, log, m.job_id, res);
+			cJSON_Delete(res);
+			job_finished(w, m.job_id);
+			break;
+		case MSG_JOB_REFUSED:
+			job_refused_locally(w, log, m.job_id, m.text ? m.text : "refused");
+			job_finished(w, m.job_id);
+			break;
+		default:
+			break;
+		}
+		msg_free(&m);
+	}
+}
+
+/* GET /v1/agent/jobs?wait=N; starts what arrives.  0 or <0. */
+static int poll_jobs(struct worker_ctx *w, struct link *l, int sock, struct event_log *log,
+    unsigned wait_s)
+{
+	struct http_client_response resp;
+	char path[64];
+	cJSON *ans, *jobs, *it;
+	int r;
+
+	snprintf(path, sizeof(path), "/v1/agent/jobs?wait=%u", wait_s);
+	r = link_request(l, "GET", path, NULL, 0, NULL, 0, &resp);
+	if (r < 0) {
+		snprintf(g_last_error, sizeof(g_last_error), "%s", l->last_error);
+		return r;
+	}
+	if (resp.resp.status == 204 || resp.resp.status == 404) {
+		http_client_response_free(&resp);
+		return 0;
+	}
+	if (resp.resp.status != 200) {
+		snprintf(g_last_error, sizeof(g_last_error), "jobs: HTTP %d", resp.resp.status);
+		http_client_response_free(&resp);
+		return -EPROTO;
+	}
+	ans = cJSON_ParseWithLength((const char *)resp.resp.body, resp.resp.body_len);
+	http_client_response_free(&resp);
+	jobs = cJSON_GetObjectItemCaseSensitive(ans, "jobs");
+	cJSON_ArrayForEach(it, jobs)
+		start_job(w, sock, log, it);
+	cJSON_Delete(ans);
+	return 0;
+}
+
+/* Wait up to ms for SIGTERM or a message of the spawner; 1 if we must stop. */
 static int idle(int sock, uint64_t ms)
 {
 	struct pollfd p = { .fd = sock, .events = POLLIN };
 
 	if (g_stop)
 		return 1;
-	if (poll(&p, 1, ms > 600000 ? 600000 : (int)ms) > 0) {
-		struct msg m;
-		enum msg_error why;
-		msg_init(&m, MSG_STATUS);
-		if (p.revents & (POLLHUP | POLLERR))
-			return 1;
-		if (msg_recv(sock, &m, &why) == 0)
-			msg_free(&m);   /* job messages: no job path yet */
-	}
+	if (ms)
+		(void)poll(&p, 1, ms > 600000 ? 600000 : (int)ms);
 	return g_stop != 0;
+}
+
+/* Events of the worker go to the spool (and so to the orchestrator). */
+static void spool_sink(void *ctx, enum event_level level, const char *event, const char *line,
+    size_t len)
+{
+	struct worker_ctx *w = ctx;
+
+	(void)level;
+	(void)event;
+	if (w->spool && deliver_event(w->spool, line, len) == 0)
+		w->pending = 1;
+}
+
+static void write_runtime(struct worker_ctx *w, int reachable)
+{
+	const struct config_agent *ac = config_get_agent(w->cfg);
+	char path[IDENT_MAX_PATH], *txt;
+	struct spool_stats st;
+	cJSON *o = cJSON_CreateObject();
+
+	memset(&st, 0, sizeof(st));
+	if (w->spool)
+		spool_stats(w->spool, &st);
+	cJSON_AddNumberToObject(o, "time", (double)time(NULL));
+	cJSON_AddBoolToObject(o, "orchestrator_reachable", reachable);
+	cJSON_AddNumberToObject(o, "spool_depth", (double)(st.unacked_critical + st.unacked_sensor));
+	cJSON_AddNumberToObject(o, "spool_bytes", (double)st.bytes);
+	cJSON_AddNumberToObject(o, "running_jobs", (double)w->n_running);
+	cJSON_AddBoolToObject(o, "quarantined", w->quarantined);
+	txt = cJSON_PrintUnformatted(o);
+	if (txt && ident_path(ac->state_dir, IDENT_RUNTIME, path) == 0)
+		ignore_rc(file_write_atomic(path, txt, strlen(txt), 0600));
+	cJSON_free(txt);
+	cJSON_Delete(o);
+}
+
+static void detect_raise(void *ctx, const char *event, int severity, cJSON *details)
+{
+	struct worker_ctx *w = ctx;
+
+	emit(w->log, severity >= 2 ? EVENT_ERROR : EVENT_WARN, event, details);
+}
+
+static void detect_setup(struct worker_ctx *w)
+{
+	static const struct { enum detect_kind k; enum config_rule c; } map[] = {
+		{ DETECT_TLS_HANDSHAKE_FAILED, CONFIG_RULE_TLS_HANDSHAKE_FAILED },
+		{ DETECT_CERT_VALIDATION_FAILED, CONFIG_RULE_CERTIFICATE_VALIDATION_FAILED },
+		{ DETECT_CONNECTION_TIMEOUT, CONFIG_RULE_CONNECTION_TIMEOUT_PATTERN },
+		{ DETECT_RECONNECT, CONFIG_RULE_UNUSUAL_CONNECTION_PATTERN },
+	};
+
+	detect_init(&w->det, detect_raise, w);
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!config_rule_enabled(w->cfg, map[i].c))
+			ignore_rc(detect_set_rule(&w->det, map[i].k, false,
+			    w->det.rules[map[i].k].threshold, w->det.rules[map[i].k].window_ms));
+	w->det.expiry_enabled = config_rule_enabled(w->cfg, CONFIG_RULE_CERTIFICATE_EXPIRING);
+}
+
+/* Feed the link's connection attempts and failures to the rules. */
+static void detect_link(struct worker_ctx *w, const struct link *l)
+{
+	uint64_t now = time_mono_ms();
+
+	/* the first connection is not a reconnect */
+	for (; w->seen_connects < l->connects; w->seen_connects++)
+		if (w->seen_connects > 0)
+			(void)detect_record(&w->det, DETECT_RECONNECT, now, NULL);
+	if (w->seen_failures < l->connect_failures) {
+		const struct tls_failure *f = &l->last_fail;
+		w->seen_failures = l->connect_failures;
+		if (f->sys_errno == ETIMEDOUT)
+			(void)detect_record(&w->det, DETECT_CONNECTION_TIMEOUT, now, "ETIMEDOUT");
+		else if (tls_failure_is_cert(f))
+			(void)detect_record(&w->det, DETECT_CERT_VALIDATION_FAILED, now,
+			    tls_verify_reason_name(f->verify_reason));
+		else if (f->in_handshake && !f->sys_errno)
+			(void)detect_record(&w->det, DETECT_TLS_HANDSHAKE_FAILED, now, f->br_err_name);
+	}
+	(void)detect_cert_expiry(&w->det, w->id.not_after, time(NULL));
 }
 
 static int worker_main(int sock, const int *fds, size_t n_fds, void *arg)
@@ -346,20 +647,42 @@ static int worker_main(int sock, const int *fds, size_t n_fds, void *arg)
 	struct worker_ctx *w = arg;
 	const struct config_agent *ac = config_get_agent(w->cfg);
 	struct event_log *log;
+	struct spool_options so;
 	struct backoff bo;
 	struct link l;
 	struct msg m;
-	int rc = 0, linked = 0;
+	char path[IDENT_MAX_PATH];
+	uint64_t next_hb = 0, hb_ms = ac->heartbeat_interval_ms ? ac->heartbeat_interval_ms : 30000;
+	int rc = 0, linked = 0, gone = 0, reachable = 0;
 
 	(void)fds;
 	(void)n_fds;
 	log = agent_open_log(w->cfg, w->id.agent_id);
+	w->log = log;
+	detect_setup(w);
+	memset(&so, 0, sizeof(so));
+	so.flags = JOURNAL_CREATE;
+	if (ident_path(ac->state_dir, "spool", path) == 0 &&
+	    spool_open(path, &so, &w->spool, NULL) == 0) {
+		if (log && event_log_add_callback(log, spool_sink, w) < 0)
+			w->spool_cb = 0;
+	} else {
+		w->spool = NULL;
+		emit(log, EVENT_ERROR, "spool_unavailable", cJSON_CreateObject());
+	}
+	w->pending = 1;
 	if (backoff_init(&bo, 500, 60000) != 0)
 		return 1;
-	while (!g_stop) {
+	while (!g_stop && !gone) {
 		cJSON *ans = NULL, *st;
+		uint64_t now = time_mono_ms();
 		int r;
 
+		if (g_hup) {    /* log rotation: reopen logging.file */
+			g_hup = 0;
+			if (log)
+				ignore_rc(event_log_reopen(log));
+		}
 		if (!linked) {
 			r = open_link(w->cfg, log, &w->id, &l);
 			if (r < 0) {
@@ -369,12 +692,25 @@ static int worker_main(int sock, const int *fds, size_t n_fds, void *arg)
 			}
 			linked = 1;
 		}
-		st = status_body(w);
-		r = heartbeat(&l, st, &ans);
-		cJSON_Delete(st);
-		if (r == 0) {
+		if (now >= next_hb) {
+			st = status_body(w);
+			r = heartbeat(&l, st, &ans);
+			cJSON_Delete(st);
+			detect_link(w, &l);
+			if (r < 0) {
+				cJSON *d = cJSON_CreateObject();
+				reachable = 0;
+				cJSON_AddStringToObject(d, "error", g_last_error);
+				emit(log, EVENT_WARN, "heartbeat_failed", d);
+				write_runtime(w, reachable);
+				if (idle(sock, backoff_next(&bo)))
+					break;
+				continue;
+			}
+			reachable = 1;
 			w->n_acked = 0;
 			backoff_reset(&bo);
+			next_hb = time_mono_ms() + hb_ms;
 			if (obey(w, sock, &l, log, ans)) {
 				cJSON_Delete(ans);
 				rc = AGENT_EXIT_REVOKED;
@@ -390,20 +726,55 @@ static int worker_main(int sock, const int *fds, size_t n_fds, void *arg)
 				if (renew(w, &l, log) < 0)
 					w->renew_at = 0;   /* ask again, retry after the gap */
 			}
-			if (idle(sock, ac->heartbeat_interval_ms))
-				break;
+			write_runtime(w, reachable);
+		}
+		drain_spawner(w, sock, log, &gone);
+		if (w->spool && w->pending) {
+			ignore_rc(spool_sync(w->spool));
+			r = deliver_flush(w->spool, &l);
+			w->pending = r != 0;    /* more may wait after a full batch */
+		}
+		now = time_mono_ms();
+		if (ac->type == CONFIG_AGENT_ACTION) {
+			/* long-poll until the next heartbeat is due (at most 10 s, so
+			 * SIGTERM is honoured quickly); while jobs run, do not park:
+			 * their results must be picked up from the spawner */
+			uint64_t left = next_hb > now ? next_hb - now : 0;
+			unsigned wait_s = w->n_running ? 0 : (unsigned)(left / 1000);
+			if (wait_s > 10)
+				wait_s = 10;
+			if (poll_jobs(w, &l, sock, log, wait_s) < 0) {
+				cJSON *d = cJSON_CreateObject();
+				cJSON_AddStringToObject(d, "error", g_last_error);
+				emit(log, EVENT_WARN, "job_poll_failed", d);
+				if (idle(sock, backoff_next(&bo)))
+					break;
+				continue;
+			}
+			if (w->n_running || wait_s == 0) {
+				now = time_mono_ms();
+				left = next_hb > now ? next_hb - now : 0;
+				if (idle(sock, left < 200 ? left : 200))
+					break;
+			}
 		} else {
-			cJSON *d = cJSON_CreateObject();
-			cJSON_AddStringToObject(d, "error", g_last_error);
-			emit(log, EVENT_WARN, "heartbeat_failed", d);
-			if (idle(sock, backoff_next(&bo)))
+			now = time_mono_ms();
+			if (idle(sock, next_hb > now ? next_hb - now : 0))
 				break;
 		}
 	}
-	if (linked)
+	if (linked) {
+		if (w->spool && w->pending)
+			ignore_rc(deliver_flush(w->spool, &l));
 		link_free(&l);
+	}
 	msg_init(&m, MSG_SHUTDOWN);
 	ignore_rc(msg_send(sock, &m));
+	if (w->spool) {
+		ignore_rc(spool_sync(w->spool));
+		spool_close(w->spool);
+		w->spool = NULL;
+	}
 	event_log_free(log);
 	ident_free(&w->id);
 	return rc;
@@ -429,10 +800,30 @@ static int parse_user(const char *s, uid_t *uid, gid_t *gid)
 	return 0;
 }
 
+static uid_t g_chown_uid;
+static gid_t g_chown_gid;
+
+static int chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	ignore_rc(lchown(path, g_chown_uid, g_chown_gid));
+	return 0;
+}
+
+/* chown -R without following symlinks (bounded depth: the spool is 2 deep). */
+static void chown_tree(const char *dir, uid_t uid, gid_t gid)
+{
+	g_chown_uid = uid;
+	g_chown_gid = gid;
+	ignore_rc(nftw(dir, chown_one, 8, FTW_PHYS));
+}
+
 /* The worker (another uid when we are root) owns the state directory. */
 static void hand_state_to(const char *dir, const char *logfile, uid_t uid, gid_t gid)
 {
-	const char *names[] = { IDENT_FILE, IDENT_CA_FILE, IDENT_QUARANTINE };
+	const char *names[] = { IDENT_FILE, IDENT_CA_FILE, IDENT_QUARANTINE, IDENT_RUNTIME };
 	char path[IDENT_MAX_PATH];
 
 	if (geteuid() != 0)
@@ -441,6 +832,8 @@ static void hand_state_to(const char *dir, const char *logfile, uid_t uid, gid_t
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (ident_path(dir, names[i], path) == 0)
 			(void)lchown(path, uid, gid);
+	if (ident_path(dir, "spool", path) == 0)
+		chown_tree(path, uid, gid);
 	/* the worker reopens the event log after dropping root */
 	if (logfile)
 		(void)lchown(logfile, uid, gid);
@@ -474,13 +867,15 @@ int agent_run_main(const char *cfg_path, const char *const *sets, size_t n_sets)
 	if (r == -ENOENT) {
 		char tok[512];
 		int have = agent_read_token(ac, NULL, tok) == 0;
-		explicit_bzero(tok, sizeof(tok));
 		if (!have) {
+			explicit_bzero(tok, sizeof(tok));
 			cli_error("not registered and no installation token available: run `stavily "
 			    "agent register` or set STAVILY_INSTALLATION_TOKEN");
 			goto out;
 		}
-		if (agent_register(cfg, log, NULL, 1) != EXIT_OK)
+		r = agent_register(cfg, log, NULL, tok, 1);
+		explicit_bzero(tok, sizeof(tok));
+		if (r != EXIT_OK)
 			goto out;
 		r = ident_load(ac->state_dir, &w.id);
 	}
@@ -538,6 +933,8 @@ int agent_run_main(const char *cfg_path, const char *const *sets, size_t n_sets)
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	r = privsep_start_worker(&spec, &pw, err);
 	if (r < 0) {

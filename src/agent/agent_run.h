@@ -35,9 +35,10 @@ struct event_log *agent_open_log(const struct config *cfg, const char *agent_id)
  * STAVILY_INSTALLATION_TOKEN, agent.token), trimmed, into tok (512 bytes;
  * the caller wipes it).  0, -ENOENT (none) or -errno. */
 int agent_read_token(const struct config_agent *ac, const char *token_file, char *tok) WARN_UNUSED;
-/* Register (agent_cmd.c).  Returns an exit status. */
+/* Register (agent_cmd.c).  The token comes from `token_in` when not NULL
+ * (wiped here), else as agent_read_token finds it.  Returns an exit status. */
 int agent_register(const struct config *cfg, struct event_log *log, const char *token_file,
-    int quiet) WARN_UNUSED;
+    char *token_in, int quiet) WARN_UNUSED;
 
 /* One heartbeat with the stored identity; *answer (may be NULL) gets the
  * response object.  0 or <0 (agent_last_error() says why). */

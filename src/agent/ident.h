@@ -10,6 +10,11 @@
  *                       answer (mode 0600); used as the trust anchor of the
  *                       mTLS listener together with agent.ca_pins.
  *   STATE/quarantine    present while the orchestrator has quarantined us.
+ *   STATE/runtime.json  the running worker's view (reachability, spool depth,
+ *                       jobs), rewritten after every heartbeat; `agent
+ *                       status` reads it because the spool is locked by the
+ *                       running agent.
+ *   STATE/spool/        the outgoing spool (store/spool.h).
  */
 #ifndef STAVILY_AGENT_IDENT_H
 #define STAVILY_AGENT_IDENT_H
@@ -23,6 +28,7 @@
 #define IDENT_FILE       "identity.pem"
 #define IDENT_CA_FILE    "ca.pem"
 #define IDENT_QUARANTINE "quarantine"
+#define IDENT_RUNTIME    "runtime.json"   /* written by the running worker */
 #define IDENT_MAX_PATH   4096
 #define IDENT_MAX_FILE   (64 * 1024)
 

@@ -401,10 +401,12 @@ static int do_connect(struct link *l)
 		    l->server_name);
 		l->have_client = 1;
 	}
+	l->connects++;
 	r = tls_client_connect(&l->client, l->url.host, l->url.port, &l->conn, &f);
 	if (r == 0)
 		return 0;
 	l->conn = NULL;
+	l->connect_failures++;
 	l->last_fail = f;
 	snprintf(peer, sizeof(peer), "%s:%u", l->url.host, l->url.port);
 	if (l->log && f.in_handshake && !(f.sys_errno && f.br_err == BR_ERR_IO))

@@ -53,6 +53,8 @@ struct link {
 	struct tls_conn *conn;             /* kept alive between requests */
 	struct event_log *log;             /* borrowed, may be NULL */
 	struct tls_failure last_fail;      /* of the last failed connect */
+	unsigned long connects;            /* connection attempts (for detection rules) */
+	unsigned long connect_failures;    /* failed ones; last_fail is the latest */
 	char last_error[640];              /* for people */
 };
 

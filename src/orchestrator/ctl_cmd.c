@@ -397,7 +397,8 @@ static int agent_cmd(const struct ctl *c, int argc, char **argv)
 		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(body, "agents")) {
 			when(jnum(e, "not_after"), t);
 			printf("%-20s %-24s %-20s %-8s %s\n", jstr(e, "tenant"), jstr(e, "agent_id"), t,
-			    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "revoked")) ? "revoked" : "active",
+			    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "revoked")) ? "revoked" :
+			    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "quarantined")) ? "quarant." : "active",
 			    jstr(e, "serial"));
 		}
 	}
@@ -590,7 +591,7 @@ static int events_cmd(const struct ctl *c, int argc, char **argv)
 			return cli_usage_error(usage, "ctl events: arguments too long");
 	}
 	if (!limit)
-		limit = tail ? 20 : 100000;
+		limit = tail ? 20 : 10000;
 	off += (size_t)snprintf(target + off, sizeof(target) - off, "&limit=%llu",
 	    (unsigned long long)limit);
 	if (since)

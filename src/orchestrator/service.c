@@ -385,6 +385,8 @@ static cJSON *agent_obj(const struct registry_tenant *t, const struct registry_a
 	return e;
 }
 
+static cJSON *agent_obj_full(const struct registry_tenant *t, const struct registry_agent *g);
+
 static void h_agent_list(struct http_ctx *ctx, struct http_reply *rep)
 {
 	struct orch *o = orch_of(ctx);
@@ -393,7 +395,7 @@ static void h_agent_list(struct http_ctx *ctx, struct http_reply *rep)
 	for (size_t i = 0; a && i < o->reg->n; i++) {
 		const struct registry_tenant *t = o->reg->t[i];
 		for (size_t k = 0; k < t->n_agents; k++)
-			cJSON_AddItemToArray(a, agent_obj(t, &t->agents[k]));
+			cJSON_AddItemToArray(a, agent_obj_full(t, &t->agents[k]));
 	}
 	reply_json(rep, 200, res);
 	admin_audit(o, ctx, rep->status);
@@ -596,10 +598,12 @@ static void h_job_get(struct http_ctx *ctx, struct http_reply *rep)
 		long k = registry_job_find(o->reg->t[i], id);
 		if (k >= 0) {
 			reply_json(rep, 200, job_obj(o->reg->t[i], &o->reg->t[i]->jobs[k], 1));
-			return;
+			goto out;
 		}
 	}
 	http_reply_error(rep, 404, "no such job");
+out:
+	admin_audit(o, ctx, rep->status);
 }
 
 static void h_job_list(struct http_ctx *ctx, struct http_reply *rep)
@@ -702,6 +706,7 @@ static void h_agent_show(struct http_ctx *ctx, struct http_reply *rep)
 		http_reply_error(rep, 404, "no such agent");
 	else
 		reply_json(rep, 200, agent_obj_full(t, &t->agents[k]));
+	admin_audit(o, ctx, rep->status);
 }
 
 static void h_tenant_purge(struct http_ctx *ctx, struct http_reply *rep)
@@ -719,7 +724,7 @@ static void h_tenant_purge(struct http_ctx *ctx, struct http_reply *rep)
 	known = registry_tenant(o->reg, name) != NULL;
 	evstore_forget(o->es, name);
 	r = registry_tenant_purge(o->reg, name);
-	if (r == -ENOENT || (r == 0 && !known && 0)) {
+	if (r == -ENOENT) {
 		http_reply_error(rep, 404, "no such tenant");
 		goto out;
 	}
@@ -786,7 +791,13 @@ static void h_events_query(struct http_ctx *ctx, struct http_reply *rep)
 		const char *name = o->reg->t[i]->name;
 		if (ht > 0 && strcmp(name, tenant) != 0)
 			continue;
+		if (!f.tail && f.limit == 0) {
+			truncated = 1;    /* the limit is over all tenants */
+			break;
+		}
 		long n = evstore_query(o->es, name, &f, arr, &truncated);
+		if (n > 0 && !f.tail)
+			f.limit -= (size_t)n;
 		if (n < 0 && n != -ENOENT) {
 			cJSON_Delete(res);
 			http_reply_error(rep, 500, "event store unreadable");

@@ -114,6 +114,8 @@ sandbox_filter_classify(const struct sandbox_policy *p, const struct seccomp_dat
 		    SANDBOX_NOTIF_ALLOWED : SANDBOX_NOTIF_VIOLATION;
 	if (is_exec(nr))
 		return SANDBOX_NOTIF_EXEC;
+	if (nr == SYS_setsid || nr == SYS_setpgid)
+		return SANDBOX_NOTIF_SESSION;
 	if (is_dup(nr))
 		return SANDBOX_NOTIF_DUP;
 	if (p->report_fs_denials && is_fs_reported(nr))
@@ -192,6 +194,16 @@ sandbox_filter_build(const struct sandbox_policy *p, bool user_notif, struct san
 			 * does not depend on the pointer arguments; Landlock checks
 			 * the file). */
 			if (user_notif) {
+				if (!p->allowlist && (r = rule(ctx, deny, nr, 0, NULL)) != 0)
+					goto out;
+				continue;
+			}
+			break;
+		case SYS_setsid:
+		case SYS_setpgid:
+			/* Leaving the sandbox's process group is fine under a pid
+			 * namespace only: the supervisor knows which applied. */
+			if (user_notif && !denied) {
 				if (!p->allowlist && (r = rule(ctx, deny, nr, 0, NULL)) != 0)
 					goto out;
 				continue;

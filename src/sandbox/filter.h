@@ -52,6 +52,10 @@ enum sandbox_notif_kind {
 	SANDBOX_NOTIF_FS_REPORT,     /* allowed open family, notified for reporting */
 	SANDBOX_NOTIF_MEMORY,        /* mmap/mremap larger than memory_limit */
 	SANDBOX_NOTIF_ALLOWED,       /* allowed after a check of register arguments */
+	SANDBOX_NOTIF_SESSION,       /* setsid/setpgid the policy allows: continued
+	                              * only under a pid namespace (elsewhere a process
+	                              * leaving the sandbox's process group would
+	                              * outlive the final kill): the supervisor decides */
 };
 struct seccomp_data;
 enum sandbox_notif_kind sandbox_filter_classify(const struct sandbox_policy *p,

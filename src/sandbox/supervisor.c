@@ -793,6 +793,7 @@ handle_notification(struct sandbox_run *r)
 {
 	struct seccomp_notif req;
 	struct seccomp_notif_resp resp;
+	enum sandbox_notif_kind kind;
 	char name[32];
 	unsigned sess, uidn;
 
@@ -801,7 +802,14 @@ handle_notification(struct sandbox_run *r)
 		return; /* ENOENT: the caller died meanwhile */
 	memset(&resp, 0, sizeof(resp));
 	resp.id = req.id;
-	switch (sandbox_filter_classify(r->p, &req.data)) {
+	kind = sandbox_filter_classify(r->p, &req.data);
+	if (kind == SANDBOX_NOTIF_SESSION)
+		/* Register arguments only.  Without a pid namespace a process
+		 * that leaves the process group (setsid, then an orphan) would
+		 * escape the duty cycle and the final kill. */
+		kind = r->c.layers.namespaces & SANDBOX_NS_PID ? SANDBOX_NOTIF_ALLOWED :
+		    SANDBOX_NOTIF_VIOLATION;
+	switch (kind) {
 	case SANDBOX_NOTIF_FOREIGN_ARCH:
 		/* A second syscall table is kernel attack surface we never
 		 * evaluate: always kill, whatever on_violation says. */

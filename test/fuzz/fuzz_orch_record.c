@@ -5,7 +5,7 @@
  * registry_apply (one tenant journal record, JSON) must accept or refuse any
  * input without crashing, and whatever it accepted must leave the tenant
  * consistent (agent ids valid and unique, token tenants equal to the
- * tenant's name).  identity_parse (a client certificate's URI SAN) must give
+ * tenant's name, job ids unique, command queues bounded).  identity_parse (a client certificate's URI SAN) must give
  * a valid tenant and agent id or -EINVAL.
  */
 #include <errno.h>
@@ -47,6 +47,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < t.n_tokens; i++)
 		if (strcmp(t.tokens[i].tenant, "acme") != 0)
 			abort();
+	for (size_t i = 0; i < t.n_agents; i++)
+		if (t.agents[i].n_cmds > REGISTRY_MAX_COMMANDS)
+			abort();
+	for (size_t i = 0; i < t.n_jobs; i++) {
+		if (!registry_agent_id_valid(t.jobs[i].agent_id) || !registry_plugin_valid(t.jobs[i].plugin) ||
+		    strlen(t.jobs[i].id) != REGISTRY_JOB_ID_SIZE - 1 || !t.jobs[i].args)
+			abort();
+		for (size_t k = i + 1; k < t.n_jobs; k++)
+			if (strcmp(t.jobs[i].id, t.jobs[k].id) == 0)
+				abort();
+		free(t.jobs[i].args);
+		free(t.jobs[i].result);
+	}
+	free(t.jobs);
 	free(t.tokens);
 	free(t.agents);
 

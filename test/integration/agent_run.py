@@ -117,11 +117,13 @@ def agent_conf(name, pins, server_name="localhost", extra=""):
 
 
 def agent_events(d, name=None):
-    try:
-        with open(os.path.join(d, "events.log")) as f:
-            evs = [json.loads(l) for l in f if l.strip()]
-    except FileNotFoundError:
-        return []
+    evs = []
+    for fn in ("events.log.1", "events.log"):   # .1: before a SIGHUP rotation
+        try:
+            with open(os.path.join(d, fn)) as f:
+                evs += [json.loads(l) for l in f if l.strip()]
+        except FileNotFoundError:
+            pass
     return [e for e in evs if name is None or e.get("event") == name]
 
 
@@ -245,6 +247,156 @@ try:
     r = run(STAVILY, "agent", "run", "-c", conf)
     check("revoked agent without a new token does not start", r.returncode != 0 and "register" in r.stderr,
           r.stderr)
+
+    # ---- jobs, events, quarantine, rotation (a second agent) ------------------------------
+    token2 = ctl_json("token", "create", "--tenant", "acme", "--uses", "1")["token"]
+    tokf = os.path.join(TMP, "token2")
+    with open(tokf, "w") as f:
+        f.write(token2)
+    plugdir = os.path.join(TMP, "plugins")
+    os.makedirs(plugdir, mode=0o755, exist_ok=True)
+    exe = os.path.join(plugdir, "echo")
+    shutil.copy(os.path.join(os.environ["PLUGINS"], "agent_echo"), exe)
+    os.chmod(exe, 0o755)
+    import hashlib
+    digest = hashlib.sha256(open(exe, "rb").read()).hexdigest()
+    with open(os.path.join(plugdir, "echo.json"), "w") as f:
+        json.dump({"name": "echo", "version": "1.0", "type": "action", "executable": "echo",
+                   "sha256": digest}, f)
+    conf, d = agent_conf("j1", [pin], extra="  plugins_dir: %s\n" % plugdir)
+    conf_text = open(conf).read().replace("  plugins_dir: %s\n" % TMP, "", 1)
+    conf_text += "sandbox:\n  allowed_syscalls: []\n  blocked_syscalls: [ptrace]\n"
+    with open(conf, "w") as f:
+        f.write(conf_text)
+    r = run(STAVILY, "agent", "register", "-c", conf, "--token-file", tokf)
+    check("second agent registered", r.returncode == 0, r.stderr)
+    a = start_agent(conf, d)
+    agents.append(a)
+    check("second agent started", wait_for(lambda: agent_events(d, "agent_started"), 10), agent_events(d))
+
+    def submit(args):
+        r = run(STAVILY, "ctl", "-S", SOCK, "--json", "job", "submit", "--agent", "acme/j1",
+                "--plugin", "echo", "--args", json.dumps(args))
+        return json.loads(r.stdout)["id"] if r.returncode == 0 else None
+
+    def job(jid):
+        try:
+            return ctl_json("job", "get", jid)
+        except RuntimeError:
+            return {}
+
+    def result_of(jid, timeout=20):
+        wait_for(lambda: job(jid).get("state") == "done", timeout)
+        return job(jid)
+
+    jid = submit({"hello": "world"})
+    j = result_of(jid) if jid else {}
+    res = j.get("result") or {}
+    check("job round trip: plugin output comes back as the stored result",
+          j.get("state") == "done" and res.get("status") == "succeeded"
+          and res.get("stdout") == {"echo": {"hello": "world"}} and res.get("exit_code") == 0, j)
+    check("job result carries the sandbox layers", isinstance(res.get("layers"), dict), res)
+
+    def stored(name):
+        try:
+            evs = ctl_json("events", "query", "--agent", "j1", "--event", name)
+        except RuntimeError:
+            return []
+        return evs.get("events", []) if isinstance(evs, dict) else []
+    # SIGHUP: the log is reopened (rotation); the worker's next events go to the new file
+    os.chown(d, 65534, 65534)
+    os.rename(os.path.join(d, "events.log"), os.path.join(d, "events.log.1"))
+    a.send_signal(signal.SIGHUP)
+    time.sleep(1.5)
+    check("SIGHUP does not stop the agent", a.poll() is None, a.poll())
+
+    # quarantine: jobs refused, reporting continues; release: jobs run again
+    ctl_json("agent", "quarantine", "--tenant", "acme", "j1")
+    check("quarantine: the agent records it (in the reopened log)",
+          wait_for(lambda: '"agent_quarantined"' in open(os.path.join(d, "events.log")).read()
+                   if os.path.exists(os.path.join(d, "events.log")) else False, 10), agent_events(d)[-3:])
+    jid = submit({"n": 2})
+    j = result_of(jid) if jid else {}
+    check("the worker's events reach the orchestrator through the spool (agent_quarantined stored once)",
+          wait_for(lambda: stored("agent_quarantined"), 10) and len(stored("agent_quarantined")) == 1
+          and stored("agent_quarantined")[0].get("tenant") == "acme", stored("agent_quarantined"))
+    check("quarantine: a job is refused, not run", (j.get("result") or {}).get("status") == "refused", j)
+    r = run(STAVILY, "agent", "status", "-c", conf, "--json")
+    check("status shows the quarantine", json.loads(r.stdout).get("quarantined") is True, r.stdout)
+    ctl_json("agent", "release", "--tenant", "acme", "j1")
+    check("release: the agent records it",
+          wait_for(lambda: agent_events(d, "agent_released"), 10), agent_events(d)[-3:])
+    jid = submit({"n": 3})
+    j = result_of(jid) if jid else {}
+    check("after release a job runs again", (j.get("result") or {}).get("status") == "succeeded", j)
+
+    # rotation now: new serial on disk, old one kept until the new one worked
+    serial0 = ctl_json("agent", "list")["agents"]
+    serial0 = [x["serial"] for x in serial0 if x["agent_id"] == "j1"][0]
+    ctl_json("agent", "rotate", "--tenant", "acme", "j1")
+    check("rotate: certificate_renewed", wait_for(lambda: agent_events(d, "certificate_renewed"), 15),
+          agent_events(d)[-3:])
+    ag = [x for x in ctl_json("agent", "list")["agents"] if x["agent_id"] == "j1"][0]
+    r = run(STAVILY, "agent", "status", "-c", conf, "--json")
+    js = json.loads(r.stdout)
+    check("rotate: the orchestrator and the stored identity agree on a new serial",
+          ag["serial"] != serial0 and js.get("serial") == ag["serial"], (serial0, ag, js.get("serial")))
+    jid = submit({"n": 4})
+    j = result_of(jid) if jid else {}
+    check("after rotation jobs still run (new certificate in use)",
+          (j.get("result") or {}).get("status") == "succeeded", j)
+    check("no heartbeat failures during all this", not agent_events(d, "heartbeat_failed"),
+          agent_events(d, "heartbeat_failed"))
+    a.send_signal(signal.SIGTERM)
+    try:
+        rc = a.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        rc = "timeout"
+    check("second agent: SIGTERM exit 0", rc == 0, rc)
+
+    # ---- started unprivileged (as nobody): the same split, with what the kernel allows ----------
+    token3 = ctl_json("token", "create", "--tenant", "acme", "--uses", "1")["token"]
+    conf, d = agent_conf("u1", [pin])
+    os.chown(d, 65534, 65534)
+    tokf3 = os.path.join(d, "token")
+    with open(tokf3, "w") as f:
+        f.write(token3)
+    os.chown(tokf3, 65534, 65534)
+    os.chmod(tokf3, 0o600)
+    with open(conf, "a") as f:
+        pass
+    text = open(conf).read().replace("  heartbeat_interval: 1s\n", "  heartbeat_interval: 1s\n  token_file: %s\n" % tokf3)
+    with open(conf, "w") as f:
+        f.write(text)
+    errf = open(os.path.join(d, "run.stderr"), "a")
+    env = dict(os.environ)
+    env.pop("STAVILY_INSTALLATION_TOKEN", None)
+    a = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", STAVILY,
+                          "agent", "run", "-c", conf], stdout=errf, stderr=errf, env=env)
+    agents.append(a)
+    check("as nobody: registers and starts", wait_for(lambda: agent_events(d, "agent_started"), 15),
+          open(os.path.join(d, "run.stderr")).read()[-500:])
+    wait_for(lambda: len(children(a.pid)) >= 1, 5)
+    kids = children(a.pid)
+    wk = proc_status(kids[0]) if kids else {}
+    sp = proc_status(a.pid)
+    check("as nobody: worker CapEff/CapPrm/CapBnd 0, NoNewPrivs 1, Seccomp 2, uid 65534",
+          wk.get("Uid", "").split() == ["65534"] * 4 and all(wk.get(k) == zero for k in
+          ("CapEff", "CapPrm", "CapBnd", "CapInh", "CapAmb")) and wk.get("NoNewPrivs") == "1"
+          and wk.get("Seccomp") == "2", wk)
+    check("as nobody: spawner NoNewPrivs 1, no capabilities", sp.get("NoNewPrivs") == "1"
+          and sp.get("CapEff") == zero, sp)
+    time.sleep(2.5)
+    check("as nobody: heartbeats succeed", not agent_events(d, "heartbeat_failed")
+          and os.path.exists(os.path.join(d, "state", "runtime.json"))
+          and json.load(open(os.path.join(d, "state", "runtime.json"))).get("orchestrator_reachable") is True,
+          agent_events(d)[-3:])
+    a.send_signal(signal.SIGTERM)
+    try:
+        rc = a.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        rc = "timeout"
+    check("as nobody: SIGTERM exit 0", rc == 0, rc)
 finally:
     for a in agents:
         stop_proc(a)

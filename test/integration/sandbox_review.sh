@@ -146,3 +146,36 @@ for who in root nobody; do
         for left in $(pgrep -f "^$prog"); do kill -KILL "$left" 2>/dev/null; done
     fi
 done
+
+# A process that leaves the process group (setsid, then orphaned by a
+# double fork) must not outlive the run.  With a pid namespace it dies with
+# our init; without one, setsid/setpgid are denied and reported so that the
+# final kill of the group reaches it (before the fix it survived).
+for who in root nobody; do
+    if [ "$who" = nobody ]; then run_as="setpriv --reuid=65534 --regid=65534 --clear-groups"; else run_as=""; fi
+    for ns in auto off; do
+        prog=$OUTSIDE/sborphan-$who-$ns
+        cp "$HOSTILE" "$prog"; chmod 755 "$prog"
+        # shellcheck disable=SC2086
+        sb_run "$who" "orphan-$ns" $FORKPOL_deny --set namespaces=$ns $WT -- "$prog" orphan 8000
+        i=0; while [ "$(pgrep -f -c "^$prog" || true)" -gt 0 ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i + 1)); done
+        left=$(pgrep -f -c "^$prog" || true)
+        if [ "$SB_RC" = 0 ] && grep -q '^orphan: left' "$SB_OUT" && [ "$left" = 0 ]; then
+            ok "namespaces=$ns: a setsid'ed orphan does not outlive the run [$who]"
+        else
+            fail "namespaces=$ns: a setsid'ed orphan does not outlive the run [$who]" "$left left;$(sb_context)"
+            for l in $(pgrep -f "^$prog"); do kill -KILL "$l" 2>/dev/null; done
+        fi
+        if [ $ns = off ]; then
+            if ev_has "$SB_EV" "$(ev_syscall setsid)" && grep -q '^orphan: setsid: EPERM' "$SB_OUT"; then
+                ok "namespaces=off: setsid denied and reported [$who]"
+            else
+                fail "namespaces=off: setsid denied and reported [$who]" "$(sb_context)"
+            fi
+        elif grep -q '^orphan: setsid: ok' "$SB_OUT"; then
+            ok "namespaces=auto: setsid allowed under the pid namespace [$who]"
+        else
+            fail "namespaces=auto: setsid allowed under the pid namespace [$who]" "$(sb_context)"
+        fi
+    done
+done

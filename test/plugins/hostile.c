@@ -27,7 +27,7 @@
  * bpf perf_event_open userfaultfd keyctl kexec_load init_module personality
  * connect ADDR PORT modify_ldt seccomp prctl-seccomp kill [PID...] tiocsti int80 x32
  * alloc MB spin forkbomb flood [MB] bigfile MB [PATH] fds parent-proc [PID]
- * undumpable-read PATH badptr-open open_tree_attr spin-kids N MS [setsid] clone-ns [user|mnt|net|pid|ipc|uts|cgroup|all]
+ * orphan MS undumpable-read PATH badptr-open open_tree_attr spin-kids N MS [setsid] clone-ns [user|mnt|net|pid|ipc|uts|cgroup|all]
  * scratch PATH (well-behaved: write, read back, "scratch: ok") symlink-rel DIR
  * exit N segv escaped-exec bench KIND N.
  */
@@ -974,6 +974,39 @@ mode_spin_kids(int argc, char **argv)
 	return EXIT_HELD;
 }
 
+/* Leave the sandbox behind: a child calls setsid(2) and double-forks a
+ * grandchild that sleeps MS milliseconds, orphaned, in its own session. */
+static int
+mode_orphan(int argc, char **argv)
+{
+	int ms = argc > 2 ? atoi(argv[2]) : 5000;
+	long r;
+
+	if (ms < 100 || ms > 60000) {
+		say("usage: hostile orphan MS(100-60000)");
+		return EXIT_USAGE;
+	}
+	r = syscall(SYS_clone, (long)SIGCHLD, 0L, 0L, 0L, 0L);
+	if (r < 0) {
+		say("orphan: clone: %s", errname(errno));
+		return EXIT_SETUP;
+	}
+	if (r == 0) {
+		long s = syscall(SYS_setsid);
+
+		say("orphan: setsid: %s", s < 0 ? errname(errno) : "ok");
+		if (syscall(SYS_clone, (long)SIGCHLD, 0L, 0L, 0L, 0L) == 0) {
+			struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+			nanosleep(&ts, NULL);
+		}
+		syscall(SYS_exit, 0);
+	}
+	reap(r);
+	say("orphan: left a grandchild behind");
+	return EXIT_HELD;
+}
+
 static int
 mode_flood(int argc, char **argv)
 {
@@ -1175,6 +1208,7 @@ main(int argc, char **argv)
 	if (!strcmp(m, "alloc")) return mode_alloc(argc, argv);
 	if (!strcmp(m, "spin")) return mode_spin();
 	if (!strcmp(m, "spin-kids")) return mode_spin_kids(argc, argv);
+	if (!strcmp(m, "orphan")) return mode_orphan(argc, argv);
 	if (!strcmp(m, "flood")) return mode_flood(argc, argv);
 	if (!strcmp(m, "bigfile")) return mode_bigfile(argc, argv);
 	if (!strcmp(m, "fds")) return mode_fds();

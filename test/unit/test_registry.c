@@ -280,6 +280,115 @@ static void test_unacknowledged_tenant(void)
 	registry_close(r);
 }
 
+/* Jobs, heartbeat commands and purge: durable, replayed, tenant-scoped. */
+static void test_jobs_commands_purge(void)
+{
+	char dir[512], p[600], plain[TOKEN_PLAIN_SIZE];
+	struct registry *r = NULL;
+	struct registry_tenant *t;
+	struct token_record rec;
+	struct registry_agent a = mk_agent("a1"), b = mk_agent("a2");
+	struct registry_job j;
+	struct registry_command c, first;
+	struct stat st;
+
+	fresh(dir, sizeof(dir), "jobs");
+	CHECK_EQ_INT(registry_open(dir, &r, NULL), 0);
+	if (!r)
+		return;
+	CHECK_EQ_INT(registry_tenant_add(r, "acme", 1700000000), 0);
+	CHECK_EQ_INT(registry_tenant_add(r, "beta", 1700000000), 0);
+	t = registry_tenant(r, "acme");
+	CHECK_EQ_INT(token_create("acme", 1700000000, 3600, 5, &rec, plain), 0);
+	CHECK_EQ_INT(registry_token_add(r, &rec), 0);
+	CHECK_EQ_INT(registry_enroll(r, t, &a, 0), 0);
+	CHECK_EQ_INT(registry_enroll(r, t, &b, 0), 0);
+
+	memset(&j, 0, sizeof(j));
+	strcpy(j.id, "0123456789abcdef0123456789abcdef");
+	strcpy(j.agent_id, "a1");
+	strcpy(j.plugin, "uptime");
+	j.args = (char *)"{\"n\":[1,{\"x\":2}]}";
+	j.timeout = 30;
+	j.created = 1700000100;
+	CHECK_EQ_INT(registry_job_add(r, t, &j), 0);
+	CHECK_EQ_INT(registry_job_add(r, t, &j), -EEXIST);
+	strcpy(j.agent_id, "nobody");
+	j.id[0] = '1';
+	CHECK_EQ_INT(registry_job_add(r, t, &j), -ENOENT);
+	/* the job of acme is not in beta */
+	CHECK_EQ_INT(registry_job_find(registry_tenant(r, "beta"), "0123456789abcdef0123456789abcdef"), -ENOENT);
+	strcpy(j.agent_id, "a1");
+	strcpy(j.plugin, "../x");
+	CHECK_EQ_INT(registry_job_add(r, t, &j), -EINVAL);
+	CHECK_EQ_INT(registry_job_find(t, "0123456789abcdef0123456789abcdef"), 0);
+	CHECK_EQ_INT(registry_job_result(r, t, 0, "{\"status\":\"succeeded\"}", 1700000200), 0);
+	CHECK_EQ_INT(registry_job_result(r, t, 0, "{\"status\":\"failed\"}", 1700000300), -EALREADY);
+
+	/* commands: 17 queued, the oldest dropped; quarantine state follows */
+	CHECK_EQ_INT(registry_command_add(r, t, 0, "quarantine", 1700000400, &first), 0);
+	CHECK_EQ_INT(t->agents[0].quarantined, 1);
+	for (int i = 0; i < REGISTRY_MAX_COMMANDS; i++)
+		CHECK_EQ_INT(registry_command_add(r, t, 0, "rotate", 1700000401 + i, &c), 0);
+	CHECK_EQ_INT(t->agents[0].n_cmds, REGISTRY_MAX_COMMANDS);
+	CHECK(strcmp(t->agents[0].cmds[0].id, first.id) != 0);
+	CHECK_EQ_INT(registry_command_add(r, t, 0, "revoke", 1, &c), -EINVAL);
+	const char *ids[] = { t->agents[0].cmds[0].id, "ffffffffffffffff" };
+	char keep[REGISTRY_CMD_ID_SIZE];
+	strcpy(keep, t->agents[0].cmds[1].id);
+	CHECK_EQ_INT(registry_command_ack(r, t, 0, ids, 2), 1);
+	CHECK_EQ_INT(t->agents[0].n_cmds, REGISTRY_MAX_COMMANDS - 1);
+	CHECK_EQ_STR(t->agents[0].cmds[0].id, keep);
+	CHECK_EQ_INT(registry_command_ack(r, t, 0, ids + 1, 1), 0);
+	CHECK_EQ_INT(registry_agent_revoke(r, t, 1, 1700000500), 0);
+	CHECK_EQ_INT(registry_command_add(r, t, 1, "quarantine", 1, &c), -EPERM);
+	registry_close(r);
+
+	/* everything replays */
+	r = NULL;
+	CHECK_EQ_INT(registry_open(dir, &r, NULL), 0);
+	if (!r)
+		return;
+	t = registry_tenant(r, "acme");
+	CHECK(t != NULL);
+	if (!t)
+		goto out;
+	CHECK_EQ_INT(t->n_jobs, 1);
+	CHECK_EQ_STR(t->jobs[0].plugin, "uptime");
+	CHECK_EQ_STR(t->jobs[0].args, "{\"n\":[1,{\"x\":2}]}");
+	CHECK(t->jobs[0].result && strcmp(t->jobs[0].result, "{\"status\":\"succeeded\"}") == 0);
+	CHECK_EQ_INT(t->jobs[0].completed, 1700000200);
+	CHECK_EQ_INT(t->jobs[0].delivered, 0);
+	CHECK_EQ_INT(t->agents[0].quarantined, 1);
+	CHECK_EQ_INT(t->agents[0].n_cmds, REGISTRY_MAX_COMMANDS - 1);
+	CHECK_EQ_STR(t->agents[0].cmds[0].id, keep);
+
+	/* purge: memory and directory gone, beta untouched */
+	snprintf(p, sizeof(p), "%s/tenants/acme", dir);
+	CHECK_EQ_INT(stat(p, &st), 0);
+	CHECK_EQ_INT(registry_tenant_purge(r, "acme"), 0);
+	CHECK(registry_tenant(r, "acme") == NULL);
+	CHECK(stat(p, &st) != 0 && errno == ENOENT);
+	CHECK(registry_tenant(r, "beta") != NULL);
+	CHECK_EQ_INT(registry_tenant_purge(r, "acme"), -ENOENT);
+	CHECK_EQ_INT(registry_tenant_purge(r, "../x"), -EINVAL);
+	/* a leftover directory of an unknown tenant is removed too */
+	CHECK_EQ_INT(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/tenants/acme/junk", dir);
+	CHECK_EQ_INT(mkdir(p, 0700), 0);
+	CHECK_EQ_INT(registry_tenant_purge(r, "acme"), 0);
+	snprintf(p, sizeof(p), "%s/tenants/acme", dir);
+	CHECK(stat(p, &st) != 0);
+	registry_close(r);
+	r = NULL;
+	CHECK_EQ_INT(registry_open(dir, &r, NULL), 0);
+	CHECK(r && registry_tenant(r, "acme") == NULL && registry_tenant(r, "beta") != NULL);
+	/* the name can be used again */
+	CHECK(r && registry_tenant_add(r, "acme", 1700000600) == 0);
+out:
+	registry_close(r);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -290,6 +399,7 @@ int main(void)
 	RUN(test_apply);
 	RUN(test_persist);
 	RUN(test_unacknowledged_tenant);
+	RUN(test_jobs_commands_purge);
 	rm_rf(tmpdir);
 	return HARNESS_EXIT();
 }

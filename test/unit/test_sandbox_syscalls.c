@@ -215,6 +215,11 @@ test_classify_denylist_allows_fork(void)
 	CHECK_EQ_INT(sandbox_filter_classify(&p, &d), SANDBOX_NOTIF_VIOLATION);
 	d = sd(SYS_execve, 0, 0);
 	CHECK_EQ_INT(sandbox_filter_classify(&p, &d), SANDBOX_NOTIF_EXEC);
+	/* leaving the process group: the supervisor decides (pid namespace) */
+	d = sd(SYS_setsid, 0, 0);
+	CHECK_EQ_INT(sandbox_filter_classify(&p, &d), SANDBOX_NOTIF_SESSION);
+	d = sd(SYS_setpgid, 0, 0);
+	CHECK_EQ_INT(sandbox_filter_classify(&p, &d), SANDBOX_NOTIF_SESSION);
 	d = sd(SYS_dup, 0, 0);
 	CHECK_EQ_INT(sandbox_filter_classify(&p, &d), SANDBOX_NOTIF_DUP);
 	/* int arguments are judged on their low 32 bits: a high bit set by

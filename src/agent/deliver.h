@@ -1,0 +1,41 @@
+/*
+ * deliver.h: what the worker owes the orchestrator, through the spool
+ * (store/spool.h, DESIGN §5): job results and the agent's own events are
+ * appended and fsync'd first, then sent, and deleted only once acknowledged.
+ *
+ *   job result     record body {"job_id": "<id>", "result": {...}} (class
+ *                  SPOOL_JOB_RESULT) -> POST /v1/agent/jobs/{id}/result; a
+ *                  200 (also "duplicate": true) or a 404 (the job is gone:
+ *                  retrying cannot help) acknowledges it.
+ *   event          record body = the event's JSON line (class
+ *                  SPOOL_SECURITY_EVENT) -> POST /v1/agent/events in batches
+ *                  of at most DELIVER_BATCH, each event with "id" = its spool
+ *                  id (unique for ever: 128 random bits), so a resend after
+ *                  a crash is stored once; the ids in "acked" are acked.
+ * Delivery is at-least-once; nothing is deleted on a failed send.
+ */
+#ifndef STAVILY_AGENT_DELIVER_H
+#define STAVILY_AGENT_DELIVER_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "agent/link.h"
+#include "base/util.h"
+#include "store/spool.h"
+
+#define DELIVER_BATCH 200
+#define DELIVER_BATCH_BYTES (48 * 1024)   /* the orchestrator takes 64 KiB bodies */
+
+/* Append a job result (durable on return: spool_sync).  0 or -errno. */
+int deliver_job_result(struct spool *s, const char *job_id, const cJSON *result) WARN_UNUSED;
+
+/* Append one event line (not synced: the caller syncs per loop).  0 or -errno. */
+int deliver_event(struct spool *s, const char *line, size_t len) WARN_UNUSED;
+
+/* Send what is waiting (one batch of each kind per call).  Returns the
+ * number of records acknowledged, or <0 when sending failed (records kept). */
+int deliver_flush(struct spool *s, struct link *l) WARN_UNUSED;
+
+#endif
