@@ -66,12 +66,15 @@ fi
 # --- inih: one file.  Debian's patches make the handler receive the line
 # number (INI_HANDLER_LINENO); we want every error reported, long lines
 # allowed up to a fixed cap, no multi-line continuation (ambiguous), and
-# inline comments after ';' or '#'.
+# inline comments after ';' or '#'.  (Debian's runtime-options patch turns
+# "call the handler on a new section" into a static variable fixed to false,
+# so that option is not ours to set: config/inifile.c finds section headers
+# itself.)
 d=$(one libinih)
 if [ ! -f "$pfx/lib/libinih.a" ]; then
     echo "vendor: inih ($flavour)"
     inidefs="-DINI_HANDLER_LINENO=1 -DINI_MAX_LINE=4096 -DINI_ALLOW_MULTILINE=0 \
-             -DINI_STOP_ON_FIRST_ERROR=0 -DINI_CALL_HANDLER_ON_NEW_SECTION=1 \
+             -DINI_STOP_ON_FIRST_ERROR=0 \
              -DINI_ALLOW_NO_VALUE=1 -DINI_USE_STACK=0 -DINI_ALLOW_INLINE_COMMENTS=1 \
              -DINI_INLINE_COMMENT_PREFIXES=\"#;\""
     $cc $cflags $inidefs -c "$d/ini.c" -o "$work/ini.o"
@@ -83,7 +86,6 @@ if [ ! -f "$pfx/lib/libinih.a" ]; then
         echo "#define INI_MAX_LINE 4096"
         echo "#define INI_ALLOW_MULTILINE 0"
         echo "#define INI_STOP_ON_FIRST_ERROR 0"
-        echo "#define INI_CALL_HANDLER_ON_NEW_SECTION 1"
         echo "#define INI_ALLOW_NO_VALUE 1"
         echo "#define INI_USE_STACK 0"
         echo "#define INI_ALLOW_INLINE_COMMENTS 1"
