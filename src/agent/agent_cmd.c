@@ -37,6 +37,7 @@ static const char usage[] =
     "usage: stavily agent register -c agent.yaml [--token-file FILE] [--set KEY=VALUE]...\n"
     "       stavily agent status -c agent.yaml [--json] [--set KEY=VALUE]...\n"
     "       stavily agent run -c agent.yaml [--set KEY=VALUE]...\n"
+    "       stavily agent lockdown -c agent.yaml [--release]\n"
     "\n"
     "  register  generate the agent's key on this host and enroll it with the\n"
     "            orchestrator (pinned TLS, HTTP Basic tenant:installation token).\n"
@@ -46,7 +47,10 @@ static const char usage[] =
     "  status    identity, certificate expiry, orchestrator reachability, spool\n"
     "            depth, quarantine state and sandbox layers.\n"
     "  run       the long-running agent (registers first when it has no\n"
-    "            certificate and a token is available); SIGTERM stops it.\n";
+    "            certificate and a token is available); SIGTERM stops it.\n"
+    "  lockdown  local incident switch: the running agent kills its running\n"
+    "            plugins and refuses new jobs, but keeps reporting, until\n"
+    "            `lockdown --release`.\n";
 
 #define AGENT_MAX_SET 32
 #define TOKEN_MAX 512
@@ -453,6 +457,8 @@ static int cmd_status(int argc, char **argv)
 	}
 	cJSON_AddBoolToObject(j, "quarantined", ident_path(ac->state_dir, IDENT_QUARANTINE,
 	    path) == 0 && access(path, F_OK) == 0);
+	cJSON_AddBoolToObject(j, "lockdown", ident_path(ac->state_dir, IDENT_LOCKDOWN,
+	    path) == 0 && access(path, F_OK) == 0);
 	sandbox_probe_quick(&pr);
 	cJSON_AddItemToObject(j, "sandbox", sandbox_probe_json(&pr));
 	if (o.json) {
@@ -490,6 +496,46 @@ static int cmd_status(int argc, char **argv)
 	return rc;
 }
 
+static int cmd_lockdown(int argc, char **argv)
+{
+	struct config *cfg = NULL;
+	const struct config_agent *ac;
+	char path[IDENT_MAX_PATH];
+	const char *cfg_path = NULL;
+	int release = 0, rc, r;
+
+	for (int i = 1; i < argc; i++) {
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
+			cfg_path = argv[++i];
+		else if (strcmp(argv[i], "--release") == 0)
+			release = 1;
+		else
+			return cli_usage_error(usage, "agent lockdown: unknown argument '%s'", argv[i]);
+	}
+	if (!cfg_path)
+		return cli_usage_error(usage, "agent lockdown: -c agent.yaml is required");
+	rc = agent_load_config(cfg_path, NULL, 0, &cfg);
+	if (rc)
+		return rc;
+	ac = config_get_agent(cfg);
+	r = ident_path(ac->state_dir, IDENT_LOCKDOWN, path);
+	if (r == 0 && release)
+		r = unlink(path) == 0 || errno == ENOENT ? 0 : -errno;
+	else if (r == 0)
+		r = file_write_atomic(path, "1\n", 2, 0600);
+	if (r < 0) {
+		cli_error("%s: %s", path, strerror(-r));
+		rc = EXIT_FAIL;
+	} else {
+		printf("%s\n", release ? "lockdown released: the agent runs jobs again" :
+		    "lockdown engaged: the running agent kills its plugins and refuses jobs "
+		    "(it keeps reporting); `stavily agent lockdown --release` ends it");
+		rc = EXIT_OK;
+	}
+	config_free(cfg);
+	return rc;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct opts o;
@@ -508,12 +554,14 @@ agent_main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (argc < 2)
-		return cli_usage_error(usage, "agent: register, status or run expected");
+		return cli_usage_error(usage, "agent: register, status, run or lockdown expected");
 	if (strcmp(argv[1], "register") == 0)
 		return cmd_register(argc - 1, argv + 1);
 	if (strcmp(argv[1], "status") == 0)
 		return cmd_status(argc - 1, argv + 1);
 	if (strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "lockdown") == 0)
+		return cmd_lockdown(argc - 1, argv + 1);
 	return cli_usage_error(usage, "agent: unknown command '%s'", argv[1]);
 }

@@ -150,6 +150,8 @@ struct worker_ctx {
 	int64_t renew_at;              /* with jitter; 0 = unknown yet */
 	uint64_t last_renew_ms;        /* time_mono_ms of the last attempt */
 	int quarantined;
+	int lockdown;                  /* STATE/lockdown exists */
+	int spawner_locked;            /* LOCKDOWN 1 sent */
 	char acked[16][40];            /* command ids carried out, to ack next time */
 	size_t n_acked;
 	struct spool *spool;           /* results and events, NULL if unusable */
@@ -264,11 +266,25 @@ out:
 	return r;
 }
 
+/* The spawner refuses jobs (and has killed running ones) while the agent is
+ * quarantined by the orchestrator or locked down locally. */
+static void sync_spawner_lock(struct worker_ctx *w, int sock)
+{
+	int want = w->quarantined || w->lockdown;
+	struct msg m;
+
+	if (want == w->spawner_locked)
+		return;
+	msg_init(&m, MSG_LOCKDOWN);
+	m.flag = want ? 1 : 0;
+	if (msg_send(sock, &m) == 0)
+		w->spawner_locked = want;
+}
+
 static void set_quarantine(struct worker_ctx *w, int sock, struct event_log *log, int on)
 {
 	const struct config_agent *ac = config_get_agent(w->cfg);
 	char path[IDENT_MAX_PATH];
-	struct msg m;
 
 	if (on == w->quarantined)
 		return;
@@ -279,10 +295,28 @@ static void set_quarantine(struct worker_ctx *w, int sock, struct event_log *log
 		else
 			(void)unlink(path);
 	}
-	msg_init(&m, MSG_LOCKDOWN);
-	m.flag = on ? 1 : 0;
-	ignore_rc(msg_send(sock, &m));
+	sync_spawner_lock(w, sock);
 	emit(log, EVENT_WARN, on ? "agent_quarantined" : "agent_released", cJSON_CreateObject());
+}
+
+/* The local incident switch (`agent lockdown`): STATE/lockdown exists. */
+static void check_lockdown(struct worker_ctx *w, int sock, struct event_log *log)
+{
+	const struct config_agent *ac = config_get_agent(w->cfg);
+	char path[IDENT_MAX_PATH];
+	int on;
+	cJSON *d;
+
+	if (ident_path(ac->state_dir, IDENT_LOCKDOWN, path) < 0)
+		return;
+	on = access(path, F_OK) == 0;
+	if (on == w->lockdown)
+		return;
+	w->lockdown = on;
+	sync_spawner_lock(w, sock);
+	d = cJSON_CreateObject();
+	cJSON_AddBoolToObject(d, "engaged", on);
+	emit(log, EVENT_WARN, on ? "agent_lockdown" : "agent_lockdown_released", d);
 }
 
 /* Returns 1 when the agent must stop (revoked), 0 otherwise. */
@@ -423,8 +457,9 @@ static void start_job(struct worker_ctx *w, int sock, struct event_log *log, cJS
 		job_refused_locally(w, log, id->valuestring, "bad plugin name");
 		return;
 	}
-	if (w->quarantined) {
-		job_refused_locally(w, log, id->valuestring, "agent quarantined");
+	if (w->quarantined || w->lockdown) {
+		job_refused_locally(w, log, id->valuestring, w->quarantined ? "agent quarantined" :
+		    "agent in local lockdown");
 		return;
 	}
 	if (args && !cJSON_IsObject(args)) {
@@ -588,6 +623,7 @@ static void write_runtime(struct worker_ctx *w, int reachable)
 	cJSON_AddNumberToObject(o, "spool_bytes", (double)st.bytes);
 	cJSON_AddNumberToObject(o, "running_jobs", (double)w->n_running);
 	cJSON_AddBoolToObject(o, "quarantined", w->quarantined);
+	cJSON_AddBoolToObject(o, "lockdown", w->lockdown);
 	txt = cJSON_PrintUnformatted(o);
 	if (txt && ident_path(ac->state_dir, IDENT_RUNTIME, path) == 0)
 		ignore_rc(file_write_atomic(path, txt, strlen(txt), 0600));
@@ -660,6 +696,11 @@ static int worker_main(int sock, const int *fds, size_t n_fds, void *arg)
 	log = agent_open_log(w->cfg, w->id.agent_id);
 	w->log = log;
 	detect_setup(w);
+	/* a quarantine survives a restart (the orchestrator may be unreachable) */
+	if (ident_path(ac->state_dir, IDENT_QUARANTINE, path) == 0 && access(path, F_OK) == 0) {
+		w->quarantined = 1;
+		sync_spawner_lock(w, sock);
+	}
 	memset(&so, 0, sizeof(so));
 	so.flags = JOURNAL_CREATE;
 	if (ident_path(ac->state_dir, "spool", path) == 0 &&
@@ -728,11 +769,16 @@ static int worker_main(int sock, const int *fds, size_t n_fds, void *arg)
 			}
 			write_runtime(w, reachable);
 		}
+		check_lockdown(w, sock, log);
 		drain_spawner(w, sock, log, &gone);
 		if (w->spool && w->pending) {
 			ignore_rc(spool_sync(w->spool));
+			struct spool_stats sst;
 			r = deliver_flush(w->spool, &l);
-			w->pending = r != 0;    /* more may wait after a full batch */
+			/* more may wait after a full batch, or events raised while
+			 * sending (they were appended during the flush) */
+			spool_stats(w->spool, &sst);
+			w->pending = r != 0 || sst.unacked_critical + sst.unacked_sensor > 0;
 		}
 		now = time_mono_ms();
 		if (ac->type == CONFIG_AGENT_ACTION) {
@@ -951,6 +997,8 @@ int agent_run_main(const char *cfg_path, const char *const *sets, size_t n_sets)
 		cJSON_AddStringToObject(d, "identity", w.id.uri);
 		emit(log, EVENT_INFO, "agent_started", d);
 	}
+	/* the spawner never needs the agent's key: only the worker keeps it */
+	ident_free(&w.id);
 	if (privsep_restrict_spawner(err) != 0)
 		cli_error("warning: spawner restriction: %s", err);
 	r = spawner_run(&sp, pw.sock);

@@ -74,7 +74,7 @@ static int post_events(struct spool *s, struct link *l, const struct spool_batch
 {
 	struct http_client_response resp;
 	cJSON *root = cJSON_CreateObject(), *arr, *ans = NULL, *acked, *it;
-	const char *ids[DELIVER_BATCH];
+	const char *ids[2 * DELIVER_BATCH], *sent[DELIVER_BATCH];
 	char *body = NULL;
 	size_t n = 0, matched = 0;
 	int r = -ENOMEM;
@@ -96,7 +96,7 @@ static int post_events(struct spool *s, struct link *l, const struct spool_batch
 		cJSON_DeleteItemFromObjectCaseSensitive(e, "id");
 		cJSON_AddStringToObject(e, "id", b->recs[i].id);
 		cJSON_AddItemToArray(arr, e);
-		n++;
+		sent[n++] = b->recs[i].id;
 	}
 	if (n == 0) {
 		r = 0;
@@ -113,11 +113,22 @@ static int post_events(struct spool *s, struct link *l, const struct spool_batch
 	else
 		r = -EAGAIN;
 	http_client_response_free(&resp);
-	n = 0;
-	acked = cJSON_GetObjectItemCaseSensitive(ans, "acked");
-	cJSON_ArrayForEach(it, acked) {
-		if (cJSON_IsString(it) && n < DELIVER_BATCH)
-			ids[n++] = it->valuestring;
+	{
+		size_t n_sent = n;
+		n = 0;
+		acked = cJSON_GetObjectItemCaseSensitive(ans, "acked");
+		cJSON_ArrayForEach(it, acked) {
+			if (cJSON_IsString(it) && n < DELIVER_BATCH)
+				ids[n++] = it->valuestring;
+		}
+		/* elements the orchestrator can never accept are dropped, not
+		 * resent for ever (it says which by index) */
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(ans, "rejected")) {
+			cJSON *ix = cJSON_GetObjectItemCaseSensitive(it, "index");
+			if (cJSON_IsNumber(ix) && ix->valuedouble >= 0 &&
+			    ix->valuedouble < (double)n_sent && n < 2 * DELIVER_BATCH)
+				ids[n++] = sent[(size_t)ix->valuedouble];
+		}
 	}
 	if (n && spool_ack(s, ids, n, &matched) == 0)
 		*n_acked = (int)matched;

@@ -10,6 +10,7 @@
  *                       answer (mode 0600); used as the trust anchor of the
  *                       mTLS listener together with agent.ca_pins.
  *   STATE/quarantine    present while the orchestrator has quarantined us.
+ *   STATE/lockdown      present while the local incident switch is on.
  *   STATE/runtime.json  the running worker's view (reachability, spool depth,
  *                       jobs), rewritten after every heartbeat; `agent
  *                       status` reads it because the spool is locked by the
@@ -28,6 +29,7 @@
 #define IDENT_FILE       "identity.pem"
 #define IDENT_CA_FILE    "ca.pem"
 #define IDENT_QUARANTINE "quarantine"
+#define IDENT_LOCKDOWN   "lockdown"       /* `agent lockdown`: the local incident switch */
 #define IDENT_RUNTIME    "runtime.json"   /* written by the running worker */
 #define IDENT_MAX_PATH   4096
 #define IDENT_MAX_FILE   (64 * 1024)

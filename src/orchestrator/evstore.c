@@ -189,6 +189,16 @@ static void set_member(cJSON *o, const char *k, cJSON *v)
 int evstore_add_batch(struct evstore *es, const char *tenant, const char *agent, cJSON *events,
     int64_t now, struct evstore_batch_result *res)
 {
+	struct journal *j = NULL;
+	uint64_t seq = 0;
+	int e = evstore_append_batch(es, tenant, agent, events, now, res, &j, &seq);
+
+	return e < 0 ? e : journal_sync(j);
+}
+
+int evstore_append_batch(struct evstore *es, const char *tenant, const char *agent, cJSON *events,
+    int64_t now, struct evstore_batch_result *res, struct journal **jp, uint64_t *seq)
+{
 	struct evs_tenant *t;
 	cJSON *ev;
 	int e, index = 0, n = cJSON_GetArraySize(events);
@@ -250,7 +260,11 @@ int evstore_add_batch(struct evstore *es, const char *tenant, const char *agent,
 		res->stored++;
 		cJSON_AddItemToArray(res->acked, cJSON_CreateString(id));
 	}
-	return journal_sync(t->j);
+	/* everything appended so far, also by earlier batches whose events
+	 * this one acknowledged as duplicates */
+	*jp = t->j;
+	*seq = journal_next_seq(t->j) - 1;
+	return 0;
 }
 
 static int matches(const cJSON *o, const struct evstore_filter *f)

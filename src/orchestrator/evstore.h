@@ -57,6 +57,17 @@ struct evstore_batch_result {
 int evstore_add_batch(struct evstore *es, const char *tenant, const char *agent, cJSON *events,
     int64_t now, struct evstore_batch_result *res) WARN_UNUSED;
 
+/*
+ * The same without the fsync, for a group commit: *j and *seq name the
+ * journal and the last sequence number that must be durable before the
+ * batch may be acknowledged (journal_commit_wait / journal_commit_flush,
+ * or journal_sync).  Ids are remembered at once, so a batch in the same
+ * loop pass that repeats them is acknowledged only after the same flush.
+ */
+struct journal;
+int evstore_append_batch(struct evstore *es, const char *tenant, const char *agent, cJSON *events,
+    int64_t now, struct evstore_batch_result *res, struct journal **j, uint64_t *seq) WARN_UNUSED;
+
 struct evstore_filter {
 	const char *agent;     /* NULL = any */
 	const char *event;     /* NULL = any */

@@ -453,6 +453,7 @@ static int handle_input(struct netloop *nl, struct conn *c)
 	env.peer_uid = c->peer_uid;
 	env.nl = nl;
 	env.park_expired = c->park_expired || nl->draining;
+	env.parked_key = c->park_end ? c->park_key : NULL;
 	if (c->tls && c->l->tls->trust) {
 		const struct tls_verify_result *vr = tls_conn_verify_result(c->tls);
 		env.serial = vr->serial;
@@ -815,6 +816,14 @@ int netloop_run(struct netloop *nl, volatile sig_atomic_t *stop, volatile sig_at
 			 * once per wait) */
 			if (conn_step(nl, c) < 0)
 				conn_free(nl, c);
+		}
+		/* group commit: requests of this pass (and those their answers
+		 * let through) share one fsync; bounded rounds */
+		for (int round = 0; round < 4 && nl->hooks.on_pass_end; round++) {
+			nl->hooks.on_pass_end(nl->hooks.arg);
+			if (!nl->wake_pending)
+				break;
+			run_woken(nl);
 		}
 		expire(nl);
 		run_woken(nl);

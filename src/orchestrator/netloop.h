@@ -32,7 +32,15 @@
  * Handlers (router.h) run synchronously in the loop; ctx->user points to a
  * struct netloop_req that gives the listener's user pointer and the source
  * address.  A handler that does a durable write fsyncs before it returns,
- * so the response is only sent after the data is on disk.
+ * so the response is only sent after the data is on disk, or parks the
+ * request (below) until hooks.on_pass_end has made it durable for all the
+ * requests of the pass at once (group commit) and woken it.
+ *
+ * Parking (long-polls, group commit): a parked request stays in the
+ * connection's input buffer, the connection is watched only for hang-up
+ * (EPOLLRDHUP), and its handler is run again on the same request when
+ * netloop_wake names its key or its park time is over; there is no thread
+ * and no per-request state outside the connection.
  */
 #ifndef STAVILY_ORCHESTRATOR_NETLOOP_H
 #define STAVILY_ORCHESTRATOR_NETLOOP_H
@@ -87,6 +95,7 @@ struct netloop_req {
 	 * loop drains) park_expired is 1 and the handler must answer.
 	 */
 	struct netloop *nl;                  /* the loop (for netloop_wake) */
+	const char *parked_key;              /* in: the key of this request's last park, or NULL */
 	int park_expired;                    /* in: the wait is over, answer now */
 	unsigned park_ms;                    /* out: park for this long */
 	char park_key[NETLOOP_PARK_KEY_MAX]; /* out: wake-up key */
@@ -104,6 +113,9 @@ struct netloop_hooks {
 	void (*on_refused)(void *arg, const char *source, const char *why);
 	/* a connection hit its deadline (phase name) */
 	void (*on_timeout)(void *arg, const char *peer, const char *phase);
+	/* after each pass over the ready connections (group commit: one
+	 * fsync for the requests of the pass, then netloop_wake) */
+	void (*on_pass_end)(void *arg);
 	/* about once a second, from the loop (periodic work such as pruning) */
 	void (*on_tick)(void *arg);
 };

@@ -35,9 +35,25 @@
 #include "orchestrator/orch_init.h"
 #include "orchestrator/registry.h"
 #include "orchestrator/token.h"
+#include "store/journal.h"
 #include "tls/conn.h"
 
 #define SVC_PATH_MAX 4096
+/* Event batches waiting for the group commit of their loop pass. */
+#define SVC_COMMIT_SLOTS 1024
+#define SVC_COMMIT_DIRTY 256
+#define SVC_COMMIT_PARK_MS 30000
+
+struct orch;
+
+/* One batch waiting for its fsync: the answer is ready, sent after it. */
+struct commit_slot {
+	uint64_t id;              /* 0 = free */
+	int done, err;
+	char *body;               /* the 200 answer (JSON), owned */
+	uint64_t created;         /* monotonic ms */
+	struct orch *o;
+};
 
 struct orch {
 	struct config *cfg;
@@ -55,6 +71,11 @@ struct orch {
 	int agent_tls_ready;
 	struct registry *reg;
 	struct evstore *es;
+	struct netloop *nl;
+	struct commit_slot *slots;        /* SVC_COMMIT_SLOTS */
+	uint64_t next_slot;
+	struct journal *dirty[SVC_COMMIT_DIRTY];   /* journals with waiters */
+	size_t n_dirty;
 	uint64_t retention_s;             /* events_retention */
 	uint64_t next_prune;              /* monotonic ms */
 	struct lockout *lo;
@@ -74,6 +95,8 @@ static void on_signal(int sig)
 	else
 		g_stop = 1;
 }
+
+static void flush_dirty(struct orch *o);
 
 /* ---- small helpers --------------------------------------------------------- */
 
@@ -722,6 +745,7 @@ static void h_tenant_purge(struct http_ctx *ctx, struct http_reply *rep)
 		goto out;
 	}
 	known = registry_tenant(o->reg, name) != NULL;
+	flush_dirty(o);     /* no waiter may point into the journal closed here */
 	evstore_forget(o->es, name);
 	r = registry_tenant_purge(o->reg, name);
 	if (r == -ENOENT) {
@@ -1267,17 +1291,112 @@ out:
 	cJSON_Delete(j);
 }
 
+/* ---- group commit of event batches -------------------------------------------- */
+
+static void commit_key(uint64_t id, char out[NETLOOP_PARK_KEY_MAX])
+{
+	snprintf(out, NETLOOP_PARK_KEY_MAX, "commit:%llu", (unsigned long long)id);
+}
+
+static void commit_done(void *arg, uint64_t seq, int err)
+{
+	struct commit_slot *sl = arg;
+	char key[NETLOOP_PARK_KEY_MAX];
+
+	(void)seq;
+	sl->done = 1;
+	sl->err = err;
+	commit_key(sl->id, key);
+	(void)netloop_wake(sl->o->nl, key);
+}
+
+/* One fsync per journal for everything appended in this pass; the
+ * callbacks wake the parked requests.  Also called before anything that
+ * could close a journal (purge, pruning, exit). */
+static void flush_dirty(struct orch *o)
+{
+	for (size_t i = 0; i < o->n_dirty; i++)
+		if (journal_commit_flush(o->dirty[i]) < 0) {
+			/* each waiter got the error and answers 503 */
+		}
+	o->n_dirty = 0;
+}
+
+static void hook_pass_end(void *arg)
+{
+	flush_dirty(arg);
+}
+
+static struct commit_slot *slot_find(struct orch *o, uint64_t id)
+{
+	for (size_t i = 0; o->slots && i < SVC_COMMIT_SLOTS; i++)
+		if (o->slots[i].id == id && id != 0)
+			return &o->slots[i];
+	return NULL;
+}
+
+static void slot_free(struct commit_slot *sl)
+{
+	cJSON_free(sl->body);
+	memset(sl, 0, sizeof(*sl));
+}
+
+/* Answers nobody came for (the peer hung up while waiting). */
+static void slots_sweep(struct orch *o)
+{
+	uint64_t now = time_mono_ms();
+
+	for (size_t i = 0; o->slots && i < SVC_COMMIT_SLOTS; i++)
+		if (o->slots[i].id && o->slots[i].done &&
+		    now - o->slots[i].created > 2 * SVC_COMMIT_PARK_MS)
+			slot_free(&o->slots[i]);
+}
+
+/* The second run of a parked batch: its commit is over. */
+static int events_collect(struct orch *o, struct http_ctx *ctx, struct http_reply *rep)
+{
+	struct netloop_req *env = ctx->user;
+	struct commit_slot *sl;
+	unsigned long long id;
+
+	if (!env->parked_key || sscanf(env->parked_key, "commit:%llu", &id) != 1)
+		return 0;
+	sl = slot_find(o, (uint64_t)id);
+	if (sl && !sl->done && !env->park_expired) {
+		env->park_ms = SVC_COMMIT_PARK_MS;
+		snprintf(env->park_key, sizeof(env->park_key), "%s", env->parked_key);
+		return 1;
+	}
+	if (!sl || !sl->done || sl->err) {
+		http_reply_error(rep, 503, "events could not be stored");
+		if (sl && sl->done)
+			slot_free(sl);
+		return 1;
+	}
+	if (http_reply_json(rep, 200, sl->body) != 0)
+		http_reply_error(rep, 500, "out of memory");
+	slot_free(sl);
+	return 1;
+}
+
 static void h_events_post(struct http_ctx *ctx, struct http_reply *rep)
 {
 	struct orch *o = orch_of(ctx);
+	struct netloop_req *env = ctx->user;
 	struct registry_tenant *t;
 	struct registry_agent *a;
 	struct evstore_batch_result br;
+	struct commit_slot *sl = NULL;
+	struct journal *jn = NULL;
+	uint64_t seq = 0;
 	cJSON *j, *evs, *res;
+	char *body = NULL;
 	size_t idx;
 	int r, n;
 
 	memset(&br, 0, sizeof(br));
+	if (events_collect(o, ctx, rep))
+		return;
 	a = agent_of(o, ctx, rep, &t, &idx);
 	if (!a)
 		return;
@@ -1290,7 +1409,55 @@ static void h_events_post(struct http_ctx *ctx, struct http_reply *rep)
 		http_reply_error(rep, 400, "events: an array of 1..500 objects");
 		goto out;
 	}
-	r = evstore_add_batch(o->es, t->name, a->id, evs, (int64_t)time(NULL), &br);
+	r = evstore_append_batch(o->es, t->name, a->id, evs, (int64_t)time(NULL), &br, &jn, &seq);
+	if (r == 0) {
+		res = cJSON_CreateObject();
+		cJSON_AddItemToObject(res, "acked", br.acked);
+		cJSON_AddNumberToObject(res, "stored", (double)br.stored);
+		cJSON_AddNumberToObject(res, "duplicates", (double)br.duplicates);
+		cJSON_AddItemToObject(res, "rejected", br.rejected);
+		br.acked = br.rejected = NULL;
+		body = cJSON_PrintUnformatted(res);
+		cJSON_Delete(res);
+		if (!body)
+			r = -ENOMEM;
+	}
+	/* a free slot and room in the dirty list: wait for the pass's group
+	 * commit; otherwise sync now */
+	for (size_t i = 0; r == 0 && o->slots && i < SVC_COMMIT_SLOTS; i++)
+		if (o->slots[i].id == 0) {
+			sl = &o->slots[i];
+			break;
+		}
+	if (r == 0 && sl) {
+		size_t k = 0;
+		while (k < o->n_dirty && o->dirty[k] != jn)
+			k++;
+		if (k == o->n_dirty && o->n_dirty == SVC_COMMIT_DIRTY)
+			sl = NULL;
+	}
+	if (r == 0 && !sl)
+		r = journal_sync(jn);
+	if (r == 0 && sl) {
+		sl->id = ++o->next_slot;
+		sl->o = o;
+		sl->created = time_mono_ms();
+		sl->body = body;
+		body = NULL;
+		r = journal_commit_wait(jn, seq, commit_done, sl);
+		if (r < 0) {
+			slot_free(sl);
+		} else {
+			size_t k = 0;
+			while (k < o->n_dirty && o->dirty[k] != jn)
+				k++;
+			if (k == o->n_dirty)
+				o->dirty[o->n_dirty++] = jn;
+			env->park_ms = SVC_COMMIT_PARK_MS;
+			commit_key(sl->id, env->park_key);
+			goto out;
+		}
+	}
 	if (r < 0) {
 		cJSON *d = cJSON_CreateObject();
 		cJSON_AddStringToObject(d, "tenant", t->name);
@@ -1299,14 +1466,10 @@ static void h_events_post(struct http_ctx *ctx, struct http_reply *rep)
 		http_reply_error(rep, 503, "events could not be stored");
 		goto out;
 	}
-	res = cJSON_CreateObject();
-	cJSON_AddItemToObject(res, "acked", br.acked);
-	cJSON_AddNumberToObject(res, "stored", (double)br.stored);
-	cJSON_AddNumberToObject(res, "duplicates", (double)br.duplicates);
-	cJSON_AddItemToObject(res, "rejected", br.rejected);
-	br.acked = br.rejected = NULL;
-	reply_json(rep, 200, res);
+	if (http_reply_json(rep, 200, body) != 0)
+		http_reply_error(rep, 500, "out of memory");
 out:
+	cJSON_free(body);
 	cJSON_Delete(br.acked);
 	cJSON_Delete(br.rejected);
 	cJSON_Delete(j);
@@ -1552,6 +1715,8 @@ static void hook_tick(void *arg)
 {
 	struct orch *o = arg;
 
+	flush_dirty(o);
+	slots_sweep(o);
 	if (time_mono_ms() < o->next_prune)
 		return;
 	o->next_prune = time_mono_ms() + ORCH_PRUNE_INTERVAL_MS;
@@ -1632,6 +1797,10 @@ static void orch_free(struct orch *o)
 	tls_creds_free(&o->creds);
 	ca_free(&o->ca);
 	free(o->ca_pem);
+	flush_dirty(o);
+	for (size_t i = 0; o->slots && i < SVC_COMMIT_SLOTS; i++)
+		slot_free(&o->slots[i]);
+	free(o->slots);
 	evstore_free(o->es);
 	registry_close(o->reg);
 	lockout_free(o->lo);
@@ -1727,8 +1896,13 @@ int orch_run(const char *config_path, const char *const *overrides, size_t n_ove
 	hooks.on_refused = hook_refused;
 	hooks.on_timeout = hook_timeout;
 	hooks.on_tick = hook_tick;
+	hooks.on_pass_end = hook_pass_end;
 	r = netloop_new(&nlim, &hooks, &nl);
 	if (r < 0)
+		goto out;
+	o.nl = nl;
+	o.slots = calloc(SVC_COMMIT_SLOTS, sizeof(*o.slots));
+	if (!o.slots)
 		goto out;
 	http_limits_default(&hl_enroll);
 	hl_enroll.max_body = ORCH_ENROLL_MAX_BODY;

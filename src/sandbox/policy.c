@@ -1,5 +1,6 @@
 /* see policy.h */
 #include "sandbox/policy.h"
+#include "config/units.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -8,7 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
-#define MIB (UINT64_C(1) << 20)
+/* The schema's defaults are written in SI units ("256MB" = 256 * 10^6). */
+#define MB UINT64_C(1000000)
 
 static const char *const layer_names[] = {
 	"seccomp", "seccomp_user_notif", "landlock", "namespaces",
@@ -39,64 +41,18 @@ layer_parse(const char *s, unsigned *bit)
 	return -EINVAL;
 }
 
+/* One grammar for sizes and durations everywhere (config/units.h): a
+ * --set value means what the same text means in a configuration file. */
 int
 sandbox_parse_size(const char *s, uint64_t *out)
 {
-	char *end;
-	unsigned long long v;
-	uint64_t mul = 1;
-
-	if (s == NULL || !isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0)
-		return -EINVAL;
-	if (*end == '\0' || strcasecmp(end, "B") == 0)
-		mul = 1;
-	else if (strcasecmp(end, "K") == 0 || strcasecmp(end, "KB") == 0 || strcasecmp(end, "KiB") == 0)
-		mul = 1024;
-	else if (strcasecmp(end, "M") == 0 || strcasecmp(end, "MB") == 0 || strcasecmp(end, "MiB") == 0)
-		mul = MIB;
-	else if (strcasecmp(end, "G") == 0 || strcasecmp(end, "GB") == 0 || strcasecmp(end, "GiB") == 0)
-		mul = MIB * 1024;
-	else
-		return -EINVAL;
-	if (v > UINT64_MAX / mul)
-		return -EINVAL;
-	*out = v * mul;
-	return 0;
+	return s != NULL && units_parse_size(s, out) == 0 ? 0 : -EINVAL;
 }
 
 int
 sandbox_parse_duration_ms(const char *s, uint64_t *out)
 {
-	char *end;
-	unsigned long long v;
-	uint64_t mul;
-
-	if (s == NULL || !isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0)
-		return -EINVAL;
-	if (strcmp(end, "ms") == 0)
-		mul = 1;
-	else if (*end == '\0' || strcmp(end, "s") == 0)
-		mul = 1000;
-	else if (strcmp(end, "m") == 0)
-		mul = 60000;
-	else if (strcmp(end, "h") == 0)
-		mul = 3600000;
-	else if (strcmp(end, "d") == 0)
-		mul = 86400000;
-	else
-		return -EINVAL;
-	if (v > UINT64_MAX / mul)
-		return -EINVAL;
-	*out = v * mul;
-	return 0;
+	return s != NULL && units_parse_duration(s, out) == 0 ? 0 : -EINVAL;
 }
 
 static void
@@ -210,7 +166,7 @@ sandbox_policy_init_default(struct sandbox_policy *p)
 	char err[SANDBOX_ERR_LEN];
 
 	memset(p, 0, sizeof(*p));
-	p->memory_limit = 256 * MIB;
+	p->memory_limit = 256 * MB;
 	p->cpu_limit = 0.5;
 	p->network = SANDBOX_NET_RESTRICTED;
 	(void)fs_add(p, "/tmp", err);
@@ -218,10 +174,10 @@ sandbox_policy_init_default(struct sandbox_policy *p)
 	(void)set_allowed(p, allowed, ARRAY_SIZE(allowed), err);
 	(void)sysset_from_list(&p->blocked, blocked, ARRAY_SIZE(blocked), "blocked_syscalls", err);
 	p->wall_timeout_ms = 60000;
-	p->max_output = 1 * MIB;
+	p->max_output = 1 * MB;
 	p->max_processes = 32;
 	p->max_open_files = 64;
-	p->max_file_size = 64 * MIB;
+	p->max_file_size = 64 * MB;
 	p->on_violation = SANDBOX_VIOLATION_DENY;
 	p->max_violations = 100;
 	p->uid = 65534;
@@ -229,7 +185,7 @@ sandbox_policy_init_default(struct sandbox_policy *p)
 	p->namespaces = SANDBOX_NS_AUTO;
 	p->require = 0;
 	p->report_fs_denials = true;
-	p->tmp_size = 64 * MIB;
+	p->tmp_size = 64 * MB;
 }
 
 int

@@ -263,6 +263,12 @@ try:
     with open(os.path.join(plugdir, "echo.json"), "w") as f:
         json.dump({"name": "echo", "version": "1.0", "type": "action", "executable": "echo",
                    "sha256": digest}, f)
+    exe = os.path.join(plugdir, "sleep")
+    shutil.copy(os.path.join(os.environ["PLUGINS"], "agent_sleep"), exe)
+    os.chmod(exe, 0o755)
+    with open(os.path.join(plugdir, "sleep.json"), "w") as f:
+        json.dump({"name": "sleep", "version": "1.0", "type": "action", "executable": "sleep",
+                   "sha256": hashlib.sha256(open(exe, "rb").read()).hexdigest()}, f)
     conf, d = agent_conf("j1", [pin], extra="  plugins_dir: %s\n" % plugdir)
     conf_text = open(conf).read().replace("  plugins_dir: %s\n" % TMP, "", 1)
     conf_text += "sandbox:\n  allowed_syscalls: []\n  blocked_syscalls: [ptrace]\n"
@@ -274,9 +280,9 @@ try:
     agents.append(a)
     check("second agent started", wait_for(lambda: agent_events(d, "agent_started"), 10), agent_events(d))
 
-    def submit(args):
+    def submit(args, plugin="echo"):
         r = run(STAVILY, "ctl", "-S", SOCK, "--json", "job", "submit", "--agent", "acme/j1",
-                "--plugin", "echo", "--args", json.dumps(args))
+                "--plugin", plugin, "--args", json.dumps(args))
         return json.loads(r.stdout)["id"] if r.returncode == 0 else None
 
     def job(jid):
@@ -329,6 +335,33 @@ try:
     jid = submit({"n": 3})
     j = result_of(jid) if jid else {}
     check("after release a job runs again", (j.get("result") or {}).get("status") == "succeeded", j)
+
+    # local lockdown: kills the running plugin, refuses jobs, keeps reporting; --release ends it
+    jid_sleep = submit({}, plugin="sleep")
+    wait_for(lambda: job(jid_sleep).get("state") not in (None, "queued"), 10)
+    time.sleep(1.0)
+    t0 = time.monotonic()
+    r = run(STAVILY, "agent", "lockdown", "-c", conf)
+    check("agent lockdown: exit 0", r.returncode == 0 and "lockdown engaged" in r.stdout, r.stdout + r.stderr)
+    check("lockdown: agent_lockdown event", wait_for(lambda: agent_events(d, "agent_lockdown"), 10),
+          agent_events(d)[-3:])
+    j = result_of(jid_sleep, 15)
+    res = j.get("result") or {}
+    check("lockdown: the running plugin was killed (signal 9) long before its 30 s",
+          res.get("signal") == 9 and res.get("status") == "failed" and time.monotonic() - t0 < 20, j)
+    jid = submit({"n": 5})
+    j = result_of(jid) if jid else {}
+    check("lockdown: a new job is refused", (j.get("result") or {}).get("status") == "refused"
+          and "lockdown" in str((j.get("result") or {}).get("error")), j)
+    r = run(STAVILY, "agent", "status", "-c", conf, "--json")
+    check("status shows the lockdown", json.loads(r.stdout).get("lockdown") is True, r.stdout)
+    r = run(STAVILY, "agent", "lockdown", "-c", conf, "--release")
+    check("lockdown --release: exit 0", r.returncode == 0, r.stderr)
+    check("lockdown released: event", wait_for(lambda: agent_events(d, "agent_lockdown_released"), 10),
+          agent_events(d)[-3:])
+    jid = submit({"n": 6})
+    j = result_of(jid) if jid else {}
+    check("after the release a job runs again", (j.get("result") or {}).get("status") == "succeeded", j)
 
     # rotation now: new serial on disk, old one kept until the new one worked
     serial0 = ctl_json("agent", "list")["agents"]

@@ -338,17 +338,38 @@ try:
     r = ctl("events", "query", "--tenant", "nosuch")
     check("events query of an unknown tenant fails", r.returncode != 0, r.stdout)
 
-    # kill -9 during a stream of acknowledged events
-    acked, stop_flag, errors = [], [False], []
+    # the same batch on two connections at once (one loop pass, one group
+    # commit): stored once, acknowledged to both
+    same = {"events": [{"id": "twin-%d" % i, "event": "twin"} for i in range(50)]}
+    outs, barrier = [], threading.Barrier(2)
 
-    def stream():
+    def twin():
+        ag = Agent(cert_a1, key_a1)
+        ag.call("POST", "/v1/agent/heartbeat", {})      # handshake before the barrier
+        barrier.wait(10)
+        outs.append(ag.call("POST", "/v1/agent/events", same))
+        ag.close()
+    ths = [threading.Thread(target=twin) for _ in range(2)]
+    [t.start() for t in ths]
+    [t.join(20) for t in ths]
+    q = ctl_json("events", "query", "--tenant", "acme", "--event", "twin")["events"]
+    check("same batch on two connections at once: both acked, stored once",
+          len(outs) == 2 and all(st == 200 and len(j["acked"]) == 50 for st, j in outs)
+          and sum(j["stored"] for _, j in outs) == 50 and len(q) == 50, (outs and [(st, j.get("stored")) for st, j in outs], len(q)))
+
+    # kill -9 during concurrent streams of acknowledged events
+    NSTREAM = 4
+    acked, stop_flag, errors, sent = [], [False], [], [0] * NSTREAM
+
+    def stream(k):
         ag = Agent(cert_a2, key_a2)
         n = 0
         for b in range(2000):
             if stop_flag[0]:
                 break
-            ev = [{"id": "s-%d" % (n + i), "event": "stream"} for i in range(20)]
+            ev = [{"id": "s%d-%d" % (k, n + i), "event": "stream"} for i in range(20)]
             n += 20
+            sent[k] = n
             st, j = ag.call("POST", "/v1/agent/events", {"events": ev}, timeout=5)
             if st == 200:
                 acked.extend(j["acked"])
@@ -356,29 +377,31 @@ try:
                 errors.append(st)
                 break
         ag.close()
-    th = threading.Thread(target=stream)
-    th.start()
-    wait_for(lambda: len(acked) >= 400, 20)
+    ths = [threading.Thread(target=stream, args=(k,)) for k in range(NSTREAM)]
+    [t.start() for t in ths]
+    wait_for(lambda: len(acked) >= 800, 20)
     server.kill()
     server.wait(timeout=10)
     stop_flag[0] = True
-    th.join(20)
-    check("a stream of events was acknowledged before kill -9", len(acked) >= 400, len(acked))
+    [t.join(20) for t in ths]
+    check("concurrent streams of events acknowledged before kill -9", len(acked) >= 800, len(acked))
     check("restart after kill -9", start())
     q = ctl_json("events", "query", "--tenant", "acme", "--agent", "a2", "--event", "stream")["events"]
     ids = [e["id"] for e in q]
     check("every acknowledged event present after kill -9", set(acked) <= set(ids),
           (len(acked), len(ids), sorted(set(acked) - set(ids))[:5]))
     check("no event stored twice", len(ids) == len(set(ids)), len(ids) - len(set(ids)))
-    # the agent re-sends everything it may not have had acknowledged
+    # each stream re-sends what it may not have had acknowledged
     A2b = Agent(cert_a2, key_a2)
-    last = len(acked)
-    st, j = A2b.call("POST", "/v1/agent/events", {"events": [{"id": "s-%d" % i, "event": "stream"}
-                                                             for i in range(max(0, last - 40), last + 20)]})
+    st_all = []
+    for k in range(NSTREAM):
+        st, j = A2b.call("POST", "/v1/agent/events", {"events": [{"id": "s%d-%d" % (k, i), "event": "stream"}
+                                                                 for i in range(max(0, sent[k] - 40), sent[k])]})
+        st_all.append(st)
     q = ctl_json("events", "query", "--tenant", "acme", "--agent", "a2", "--event", "stream")["events"]
     ids = [e["id"] for e in q]
-    check("re-sent tail after restart: still each once", st == 200 and len(ids) == len(set(ids))
-          and set(acked) <= set(ids), (st, len(ids), len(set(ids))))
+    check("re-sent tails after restart: still each once", st_all == [200] * NSTREAM and len(ids) == len(set(ids))
+          and set(acked) <= set(ids), (st_all, len(ids), len(set(ids))))
     A2b.close()
 
     # ---- heartbeat commands --------------------------------------------------------------

@@ -255,7 +255,7 @@ test_request_tighten_ok(void)
 	char err[REQUEST_ERR_LEN];
 
 	CHECK_EQ_INT(check_req("hello", "{\"a\":1}", NULL, "memory_limit=64MB", "wall_timeout=5s", err, &plan), REQUEST_OK);
-	CHECK_EQ_INT(plan.policy.memory_limit, 64ull << 20);
+	CHECK_EQ_INT(plan.policy.memory_limit, 64000000ull);
 	CHECK_EQ_INT(plan.policy.wall_timeout_ms, 5000);
 	CHECK_EQ_INT(plan.policy.max_processes, local.max_processes);
 	request_plan_free(&plan);
@@ -270,7 +270,7 @@ test_request_tighten_ok(void)
 	request_plan_free(&plan);
 	/* a manifest policy that tightens */
 	CHECK_EQ_INT(check_req("tight", "{}", NULL, NULL, NULL, err, &plan), REQUEST_OK);
-	CHECK_EQ_INT(plan.policy.memory_limit, 32ull << 20);
+	CHECK_EQ_INT(plan.policy.memory_limit, 32000000ull);
 	CHECK_EQ_INT(plan.policy.max_processes, 4);
 	request_plan_free(&plan);
 }

@@ -6,6 +6,7 @@
 #include "harness.h"
 #include "sandbox/landlock.h"
 #include "sandbox/policy.h"
+#include "config/config.h"
 
 static void
 test_defaults(void)
@@ -13,7 +14,7 @@ test_defaults(void)
 	struct sandbox_policy p;
 
 	sandbox_policy_init_default(&p);
-	CHECK_EQ_INT(p.memory_limit, 256ull << 20);
+	CHECK_EQ_INT(p.memory_limit, 256000000ull);   /* "256MB": SI, as the schema */
 	CHECK(p.cpu_limit > 0.49 && p.cpu_limit < 0.51);
 	CHECK_EQ_INT(p.network, SANDBOX_NET_RESTRICTED);
 	CHECK_EQ_INT(p.n_fs, 2);
@@ -29,10 +30,10 @@ test_defaults(void)
 	CHECK(sandbox_sysset_has(&p.blocked, SYS_bind));
 	CHECK(p.blocked.clone_fork);
 	CHECK_EQ_INT(p.wall_timeout_ms, 60000);
-	CHECK_EQ_INT(p.max_output, 1 << 20);
+	CHECK_EQ_INT(p.max_output, 1000000);
 	CHECK_EQ_INT(p.max_processes, 32);
 	CHECK_EQ_INT(p.max_open_files, 64);
-	CHECK_EQ_INT(p.max_file_size, 64ull << 20);
+	CHECK_EQ_INT(p.max_file_size, 64000000ull);
 	CHECK_EQ_INT(p.on_violation, SANDBOX_VIOLATION_DENY);
 	CHECK_EQ_INT(p.max_violations, 100);
 	CHECK_EQ_INT(p.uid, 65534);
@@ -47,12 +48,17 @@ test_sizes_durations(void)
 {
 	uint64_t v;
 
+	/* the configuration's grammar (config/units.h): SI and IEC units */
 	CHECK_EQ_INT(sandbox_parse_size("256MB", &v), 0);
+	CHECK_EQ_INT(v, 256000000ull);
+	CHECK_EQ_INT(sandbox_parse_size("256MiB", &v), 0);
 	CHECK_EQ_INT(v, 256ull << 20);
 	CHECK_EQ_INT(sandbox_parse_size("64k", &v), 0);
+	CHECK_EQ_INT(v, 64000);
+	CHECK_EQ_INT(sandbox_parse_size("64KiB", &v), 0);
 	CHECK_EQ_INT(v, 65536);
 	CHECK_EQ_INT(sandbox_parse_size("1G", &v), 0);
-	CHECK_EQ_INT(v, 1ull << 30);
+	CHECK_EQ_INT(v, 1000000000ull);
 	CHECK_EQ_INT(sandbox_parse_size("12", &v), 0);
 	CHECK_EQ_INT(v, 12);
 	CHECK_EQ_INT(sandbox_parse_size("12XB", &v), -EINVAL);
@@ -76,7 +82,7 @@ test_set(void)
 
 	sandbox_policy_init_default(&p);
 	CHECK_EQ_INT(sandbox_policy_set(&p, "memory_limit=200MB", err), 0);
-	CHECK_EQ_INT(p.memory_limit, 200ull << 20);
+	CHECK_EQ_INT(p.memory_limit, 200000000ull);
 	CHECK_EQ_INT(sandbox_policy_set(&p, "wall_timeout=2s", err), 0);
 	CHECK_EQ_INT(p.wall_timeout_ms, 2000);
 	CHECK_EQ_INT(sandbox_policy_set(&p, "network_access=none", err), 0);
@@ -185,10 +191,58 @@ test_path_allowed(void)
 	sandbox_policy_free(&p);
 }
 
+/* The built-in default policy is the configuration schema's default
+ * sandbox section: the two must never drift apart. */
+static void
+test_defaults_match_schema(void)
+{
+	struct sandbox_policy d, c;
+	struct config *cfg = NULL;
+	struct config_errors errs = { 0 };
+	char err[SANDBOX_ERR_LEN];
+	size_t i;
+
+	sandbox_policy_init_default(&d);
+	sandbox_policy_init_default(&c);
+	CHECK_EQ_INT(config_load(NULL, NULL, 0, &cfg, &errs), 0);
+	if (cfg == NULL)
+		return;
+	CHECK_EQ_INT(sandbox_policy_from_config(&c, config_sandbox(cfg, "sandbox"), err), 0);
+	CHECK_EQ_INT(c.memory_limit, d.memory_limit);
+	CHECK(c.cpu_limit == d.cpu_limit);
+	CHECK_EQ_INT(c.network, d.network);
+	CHECK_EQ_INT(c.n_fs, d.n_fs);
+	for (i = 0; i < c.n_fs && i < d.n_fs; i++) {
+		CHECK_EQ_STR(c.fs[i].path, d.fs[i].path);
+		CHECK_EQ_INT(c.fs[i].write, d.fs[i].write);
+	}
+	CHECK_EQ_INT(c.allowlist, d.allowlist);
+	CHECK(memcmp(&c.allowed, &d.allowed, sizeof(c.allowed)) == 0);
+	CHECK(memcmp(&c.blocked, &d.blocked, sizeof(c.blocked)) == 0);
+	CHECK_EQ_INT(c.wall_timeout_ms, d.wall_timeout_ms);
+	CHECK_EQ_INT(c.max_output, d.max_output);
+	CHECK_EQ_INT(c.max_processes, d.max_processes);
+	CHECK_EQ_INT(c.max_open_files, d.max_open_files);
+	CHECK_EQ_INT(c.max_file_size, d.max_file_size);
+	CHECK_EQ_INT(c.on_violation, d.on_violation);
+	CHECK_EQ_INT(c.max_violations, d.max_violations);
+	CHECK_EQ_INT(c.uid, d.uid);
+	CHECK_EQ_INT(c.gid, d.gid);
+	CHECK_EQ_INT(c.namespaces, d.namespaces);
+	CHECK_EQ_INT(c.require, d.require);
+	CHECK_EQ_INT(c.report_fs_denials, d.report_fs_denials);
+	CHECK_EQ_INT(c.tmp_size, d.tmp_size);
+	sandbox_policy_free(&c);
+	sandbox_policy_free(&d);
+	config_free(cfg);
+	config_errors_free(&errs);
+}
+
 int
 main(void)
 {
 	RUN(test_defaults);
+	RUN(test_defaults_match_schema);
 	RUN(test_sizes_durations);
 	RUN(test_set);
 	RUN(test_from_config);
