@@ -1307,7 +1307,8 @@ static void commit_done(void *arg, uint64_t seq, int err)
 	sl->done = 1;
 	sl->err = err;
 	commit_key(sl->id, key);
-	(void)netloop_wake(sl->o->nl, key);
+	if (sl->o->nl)
+		(void)netloop_wake(sl->o->nl, key);
 }
 
 /* One fsync per journal for everything appended in this pass; the
@@ -1985,6 +1986,8 @@ int orch_run(const char *config_path, const char *const *overrides, size_t n_ove
 	/* the socket file goes with the process that made it */
 	(void)unlink(o.oc->admin_socket);
 out:
+	/* waiters still queued are answered into the void: no loop to wake */
+	o.nl = NULL;
 	netloop_free(nl);
 	orch_free(&o);
 	return status;
