@@ -22,6 +22,7 @@
 #include "agent/link.h"
 #include "agent/msg.h"
 #include "agent/privsep.h"
+#include "agent/sensor.h"
 #include "agent/spawner.h"
 #include "base/cli.h"
 #include "base/fileio.h"
@@ -144,6 +145,13 @@ int agent_heartbeat_once(const struct config *cfg, struct event_log *log,
 
 /* ---- the worker ------------------------------------------------------------ */
 
+/* Sensor plugins followed by one worker; limits applied to each (sensor.h). */
+#define WORKER_SENSORS 32
+#define SENSOR_RATE_PER_SEC 5000.0
+#define SENSOR_BURST 20000.0
+#define SENSOR_MAX_EVENT_BYTES (16 * 1024)
+#define SENSOR_WINDOW_MS 10000
+
 struct worker_ctx {
 	const struct config *cfg;
 	struct agent_ident id;
@@ -164,6 +172,15 @@ struct worker_ctx {
 	struct detect det;             /* agent-side detection rules (detect.h) */
 	struct event_log *log;         /* the worker's log (for detect_raise) */
 	unsigned long seen_connects, seen_failures;
+	struct {                       /* sensor agents: one stream per plugin */
+		char name[MSG_ID_MAX + 1];
+		struct sensor *s;
+	} sensors[WORKER_SENSORS];
+	uint8_t sensor_key[SENSOR_KEY_LEN];   /* pseudonymization key of this run */
+	uint64_t sensor_lost;          /* sensor events not spooled since the last report */
+	int sensor_lost_err;           /* -errno of the last such append */
+	uint64_t last_overflow_ms;     /* time of the last spool_overflow event */
+	uint64_t events_lost;          /* own events the spool refused since the last report */
 };
 
 static void emit(struct event_log *log, enum event_level lv, const char *name, cJSON *d)
@@ -504,6 +521,154 @@ static const char *job_status(const cJSON *res)
 	return cJSON_IsNumber(ec) && ec->valuedouble == 0 ? "succeeded" : "failed";
 }
 
+static void sensor_emit(void *ctx, const char *line, size_t len)
+{
+	struct worker_ctx *w = ctx;
+	int r = w->spool ? deliver_sensor_event(w->spool, line, len) : -ENOSYS;
+
+	if (r < 0) {
+		/* counted, reported once per SENSOR_WINDOW_MS (spool_report) */
+		w->sensor_lost++;
+		w->sensor_lost_err = r;
+	}
+	w->pending = 1;
+}
+
+/* Spool overflow (the cap) and a full disk become events, at most once per
+ * SENSOR_WINDOW_MS; the counts say how much was lost in between. */
+static void spool_report(struct worker_ctx *w)
+{
+	uint64_t dropped = 0, refused = 0, crit = 0, now = time_mono_ms();
+
+	if (!w->spool || (w->last_overflow_ms && now - w->last_overflow_ms < SENSOR_WINDOW_MS))
+		return;
+	if (spool_overflow_take(w->spool, &dropped, &refused, &crit) || w->sensor_lost ||
+	    w->events_lost) {
+		uint64_t lost = w->events_lost;
+		cJSON *d = cJSON_CreateObject();
+		cJSON_AddNumberToObject(d, "sensor_dropped", (double)dropped);
+		cJSON_AddNumberToObject(d, "sensor_refused", (double)refused);
+		cJSON_AddNumberToObject(d, "critical_refused", (double)crit);
+		cJSON_AddNumberToObject(d, "sensor_not_spooled", (double)w->sensor_lost);
+		if (w->sensor_lost)
+			cJSON_AddStringToObject(d, "error", strerror(-w->sensor_lost_err));
+		/* an event raised while the disk is full is itself lost: it
+		 * counts, and the next window reports again */
+		cJSON_AddNumberToObject(d, "events_not_spooled", (double)lost);
+		w->sensor_lost = 0;
+		w->events_lost = 0;
+		w->last_overflow_ms = now;
+		emit(w->log, EVENT_ERROR, "spool_overflow", d);
+		w->pending = 1;
+	}
+}
+
+static void sensor_report(void *ctx, const char *event, cJSON *details)
+{
+	struct worker_ctx *w = ctx;
+
+	emit(w->log, EVENT_WARN, event, details);
+	w->pending = 1;
+}
+
+/* The stream of plugin `name` (created on first use); NULL if none left. */
+static struct sensor *sensor_of(struct worker_ctx *w, const char *name)
+{
+	struct sensor_config c;
+	char err[128];
+	size_t i, fr = WORKER_SENSORS;
+
+	for (i = 0; i < WORKER_SENSORS; i++) {
+		if (w->sensors[i].s && strcmp(w->sensors[i].name, name) == 0)
+			return w->sensors[i].s;
+		if (!w->sensors[i].s && fr == WORKER_SENSORS)
+			fr = i;
+	}
+	if (fr == WORKER_SENSORS)
+		return NULL;
+	memset(&c, 0, sizeof(c));
+	c.agent_id = w->id.agent_id;
+	c.tenant = config_get_agent(w->cfg)->tenant;
+	c.plugin = name;
+	c.rate_per_sec = SENSOR_RATE_PER_SEC;
+	c.burst = SENSOR_BURST;
+	c.max_event_bytes = SENSOR_MAX_EVENT_BYTES;
+	c.report_window_ms = SENSOR_WINDOW_MS;
+	memcpy(c.key, w->sensor_key, sizeof(c.key));
+	c.emit = sensor_emit;
+	c.report = sensor_report;
+	c.ctx = w;
+	w->sensors[fr].s = sensor_new(&c, time_mono_ms(), err);
+	explicit_bzero(c.key, sizeof(c.key));
+	if (!w->sensors[fr].s)
+		return NULL;
+	snprintf(w->sensors[fr].name, sizeof(w->sensors[fr].name), "%s", name);
+	return w->sensors[fr].s;
+}
+
+/* A sensor run ended: its stdout lines go through sensor.h into the spool. */
+static void sensor_done(struct worker_ctx *w, cJSON *res)
+{
+	const cJSON *pl = cJSON_GetObjectItemCaseSensitive(res, "plugin");
+	const cJSON *out = cJSON_GetObjectItemCaseSensitive(res, "stdout");
+	const cJSON *ec = cJSON_GetObjectItemCaseSensitive(res, "exit_code");
+	struct sensor *s;
+	char *text = NULL;
+	uint64_t now = time_mono_ms();
+
+	if (!cJSON_IsString(pl) || !(s = sensor_of(w, pl->valuestring)))
+		return;
+	/* the lines came as JOB_OUTPUT; stdout here only from an older spawner */
+	if (cJSON_IsString(out))
+		sensor_feed(s, out->valuestring, strlen(out->valuestring), now);
+	else if (out && !cJSON_IsNull(out) && (text = cJSON_PrintUnformatted(out)) != NULL)
+		sensor_feed(s, text, strlen(text), now);
+	free(text);
+	sensor_finish(s, now);
+	if (!cJSON_IsNumber(ec) || ec->valuedouble != 0 ||
+	    cJSON_GetObjectItemCaseSensitive(res, "limits_hit")) {
+		cJSON *d = cJSON_CreateObject();
+		cJSON_AddStringToObject(d, "plugin", pl->valuestring);
+		cJSON_AddItemToObject(d, "result_exit_code", cJSON_Duplicate(ec, 1));
+		cJSON_AddItemToObject(d, "limits_hit", cJSON_Duplicate(
+		    cJSON_GetObjectItemCaseSensitive(res, "limits_hit"), 1));
+		if (!cJSON_IsNumber(ec) || ec->valuedouble != 0)
+			emit(w->log, EVENT_WARN, "sensor_plugin_failed", d);
+		else
+			cJSON_Delete(d);
+	}
+	w->pending = 1;
+}
+
+static int is_sensor_id(const char *id)
+{
+	return strncmp(id, "sensor.", 7) == 0;
+}
+
+/* "sensor.NAME.N" -> NAME (the spawner makes these ids; 0 or -EINVAL). */
+static int sensor_name(const char *id, char name[MSG_ID_MAX + 1])
+{
+	const char *dot = strrchr(id, '.');
+
+	if (!is_sensor_id(id) || dot == NULL || dot <= id + 7 || (size_t)(dot - id - 7) > MSG_ID_MAX)
+		return -EINVAL;
+	memcpy(name, id + 7, (size_t)(dot - id - 7));
+	name[dot - id - 7] = '\0';
+	return 0;
+}
+
+/* A chunk of a sensor run's stdout. */
+static void sensor_output(struct worker_ctx *w, const struct msg *m)
+{
+	char name[MSG_ID_MAX + 1];
+	struct sensor *s;
+
+	if (m->stream != MSG_STREAM_STDOUT || sensor_name(m->job_id, name) != 0 ||
+	    !(s = sensor_of(w, name)))
+		return;
+	sensor_feed(s, (const char *)m->data, m->data_len, time_mono_ms());
+}
+
 /* Read every message the spawner has queued (non-blocking). */
 static void drain_spawner(struct worker_ctx *w, int sock, struct event_log *log, int *gone)
 {
@@ -533,13 +698,29 @@ static void drain_spawner(struct worker_ctx *w, int sock, struct event_log *log,
 				res = cJSON_CreateObject();
 				cJSON_AddStringToObject(res, "error", "unreadable result from the spawner");
 			}
+			if (is_sensor_id(m.job_id)) {
+				sensor_done(w, res);
+				cJSON_Delete(res);
+				break;
+			}
 			cJSON_DeleteItemFromObjectCaseSensitive(res, "status");
 			cJSON_AddStringToObject(res, "status", job_status(res));
 			job_result(w, log, m.job_id, res);
 			cJSON_Delete(res);
 			job_finished(w, m.job_id);
 			break;
+		case MSG_JOB_OUTPUT:
+			if (is_sensor_id(m.job_id))
+				sensor_output(w, &m);
+			break;
 		case MSG_JOB_REFUSED:
+			if (is_sensor_id(m.job_id)) {
+				cJSON *d = cJSON_CreateObject();
+				cJSON_AddStringToObject(d, "run", m.job_id);
+				cJSON_AddStringToObject(d, "reason", m.text ? m.text : "refused");
+				emit(log, EVENT_WARN, "sensor_refused", d);
+				break;
+			}
 			job_refused_locally(w, log, m.job_id, m.text ? m.text : "refused");
 			job_finished(w, m.job_id);
 			break;
@@ -605,6 +786,8 @@ static void spool_sink(void *ctx, enum event_level level, const char *event, con
 	(void)event;
 	if (w->spool && deliver_event(w->spool, line, len) == 0)
 		w->pending = 1;
+	else if (w->spool)
+		w->events_lost++;   /* e.g. a full disk: spool_report says so later */
 }
 
 static void write_runtime(struct worker_ctx *w, int reachable)
@@ -689,12 +872,14 @@ static int worker_main(int sock, const int *fds, size_t n_fds, void *arg)
 	struct msg m;
 	char path[IDENT_MAX_PATH];
 	uint64_t next_hb = 0, hb_ms = ac->heartbeat_interval_ms ? ac->heartbeat_interval_ms : 30000;
-	int rc = 0, linked = 0, gone = 0, reachable = 0;
+	int rc = 0, linked = 0, gone = 0, reachable = 0, flush_failed = 0;
 
 	(void)fds;
 	(void)n_fds;
 	log = agent_open_log(w->cfg, w->id.agent_id);
 	w->log = log;
+	if (rng_bytes(w->sensor_key, sizeof(w->sensor_key)) != 0)
+		return 1;
 	detect_setup(w);
 	/* a quarantine survives a restart (the orchestrator may be unreachable) */
 	if (ident_path(ac->state_dir, IDENT_QUARANTINE, path) == 0 && access(path, F_OK) == 0) {
@@ -744,7 +929,23 @@ static int worker_main(int sock, const int *fds, size_t n_fds, void *arg)
 				cJSON_AddStringToObject(d, "error", g_last_error);
 				emit(log, EVENT_WARN, "heartbeat_failed", d);
 				write_runtime(w, reachable);
-				if (idle(sock, backoff_next(&bo)))
+				/* keep taking results and sensor output into the spool
+				 * while the orchestrator is away; the backoff delay is
+				 * kept whatever the spawner sends meanwhile */
+				uint64_t until = time_mono_ms() + backoff_next(&bo);
+				int stop = 0;
+				for (;;) {
+					drain_spawner(w, sock, log, &gone);
+					spool_report(w);
+					if (w->spool)
+						ignore_rc(spool_sync(w->spool));
+					now = time_mono_ms();
+					if (gone || now >= until)
+						break;
+					if ((stop = idle(sock, until - now)) != 0)
+						break;
+				}
+				if (stop)
 					break;
 				continue;
 			}
@@ -771,10 +972,12 @@ static int worker_main(int sock, const int *fds, size_t n_fds, void *arg)
 		}
 		check_lockdown(w, sock, log);
 		drain_spawner(w, sock, log, &gone);
+		spool_report(w);
 		if (w->spool && w->pending) {
 			ignore_rc(spool_sync(w->spool));
 			struct spool_stats sst;
 			r = deliver_flush(w->spool, &l);
+			flush_failed = r < 0;
 			/* more may wait after a full batch, or events raised while
 			 * sending (they were appended during the flush) */
 			spool_stats(w->spool, &sst);
@@ -804,8 +1007,14 @@ static int worker_main(int sock, const int *fds, size_t n_fds, void *arg)
 					break;
 			}
 		} else {
+			/* sensor agent: while the spool holds more than one batch,
+			 * keep sending; after a failed send retry within a second */
+			uint64_t left;
 			now = time_mono_ms();
-			if (idle(sock, next_hb > now ? next_hb - now : 0))
+			left = next_hb > now ? next_hb - now : 0;
+			if (w->pending)
+				left = flush_failed ? (left < 1000 ? left : 1000) : 0;
+			if (idle(sock, left))
 				break;
 		}
 	}
@@ -821,6 +1030,9 @@ static int worker_main(int sock, const int *fds, size_t n_fds, void *arg)
 		spool_close(w->spool);
 		w->spool = NULL;
 	}
+	for (size_t i = 0; i < WORKER_SENSORS; i++)
+		sensor_free(w->sensors[i].s);
+	explicit_bzero(w->sensor_key, sizeof(w->sensor_key));
 	event_log_free(log);
 	ident_free(&w->id);
 	return rc;
@@ -960,6 +1172,9 @@ int agent_run_main(const char *cfg_path, const char *const *sets, size_t n_sets)
 		goto out;
 	}
 	have_sp = 1;
+	/* sensor plugins run once per heartbeat interval (docs/agent.md) */
+	if (ac->type == CONFIG_AGENT_SENSOR)
+		sp.sensor_interval_ms = ac->heartbeat_interval_ms ? ac->heartbeat_interval_ms : 30000;
 
 	memset(&spec, 0, sizeof(spec));
 	spec.state_dir = ac->state_dir;

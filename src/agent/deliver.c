@@ -38,6 +38,13 @@ int deliver_event(struct spool *s, const char *line, size_t len)
 	return spool_append(s, SPOOL_SECURITY_EVENT, line, len, NULL);
 }
 
+int deliver_sensor_event(struct spool *s, const char *line, size_t len)
+{
+	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	return spool_append(s, SPOOL_SENSOR_EVENT, line, len, NULL);
+}
+
 static int post_result(struct link *l, const struct spool_record *rec, int *acked)
 {
 	struct http_client_response resp;
@@ -85,7 +92,7 @@ static int post_events(struct spool *s, struct link *l, const struct spool_batch
 		goto out;
 	for (size_t i = 0; i < b->n && n < DELIVER_BATCH; i++) {
 		cJSON *e;
-		if (b->recs[i].cls != SPOOL_SECURITY_EVENT)
+		if (b->recs[i].cls != SPOOL_SECURITY_EVENT && b->recs[i].cls != SPOOL_SENSOR_EVENT)
 			continue;
 		e = cJSON_ParseWithLength((const char *)b->recs[i].body, b->recs[i].len);
 		if (!cJSON_IsObject(e)) {

@@ -12,6 +12,8 @@
  *                  of at most DELIVER_BATCH, each event with "id" = its spool
  *                  id (unique for ever: 128 random bits), so a resend after
  *                  a crash is stored once; the ids in "acked" are acked.
+ *   sensor event   the same, class SPOOL_SENSOR_EVENT (dropped first at the
+ *                  spool's cap), sent in the same batches.
  * Delivery is at-least-once; nothing is deleted on a failed send.
  */
 #ifndef STAVILY_AGENT_DELIVER_H
@@ -33,6 +35,11 @@ int deliver_job_result(struct spool *s, const char *job_id, const cJSON *result)
 
 /* Append one event line (not synced: the caller syncs per loop).  0 or -errno. */
 int deliver_event(struct spool *s, const char *line, size_t len) WARN_UNUSED;
+
+/* Append one sensor event line (class SPOOL_SENSOR_EVENT: the first data
+ * dropped, oldest first, when the spool reaches its cap; sent like events).
+ * Not synced.  0 or -errno (-ENOBUFS refused at the cap, -ENOSPC disk full). */
+int deliver_sensor_event(struct spool *s, const char *line, size_t len) WARN_UNUSED;
 
 /* Send what is waiting (one batch of each kind per call).  Returns the
  * number of records acknowledged, or <0 when sending failed (records kept). */

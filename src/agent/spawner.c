@@ -2,6 +2,7 @@
 #include "agent/spawner.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -12,8 +13,10 @@
 #include <unistd.h>
 
 #include "base/fileio.h"
+#include "base/timefmt.h"
 
 #define SPAWNER_STDERR_LINES 256
+#define SPAWNER_SENSOR_OUTPUT_MAX ((int64_t)64 << 20)
 
 int
 spawner_init(struct spawner *sp, const struct sandbox_policy *local, const char *plugins_dir,
@@ -218,6 +221,40 @@ read_capture(int fd, bool as_lines)
 	return v;
 }
 
+/* A sensor run's stdout, raw, in JOB_OUTPUT chunks (the worker cuts it into
+ * lines).  At most SPAWNER_SENSOR_OUTPUT_MAX bytes (the supervisor's
+ * max_output limits it first).  Returns the bytes sent or -errno. */
+static int64_t
+send_output(int sock, struct spawner_job *j)
+{
+	uint8_t *buf = malloc(MSG_DATA_MAX);
+	int64_t off = 0;
+	int rc = 0;
+
+	if (buf == NULL)
+		return -ENOMEM;
+	while (off < SPAWNER_SENSOR_OUTPUT_MAX) {
+		ssize_t n = pread(j->out_fd, buf, MSG_DATA_MAX, (off_t)off);
+		struct msg m;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		msg_init(&m, MSG_JOB_OUTPUT);
+		snprintf(m.job_id, sizeof(m.job_id), "%s", j->id);
+		m.stream = MSG_STREAM_STDOUT;
+		m.data = buf;
+		m.data_len = (size_t)n;
+		rc = msg_send(sock, &m);
+		if (rc != 0)
+			break;
+		off += n;
+	}
+	free(buf);
+	return rc != 0 ? rc : off;
+}
+
 static int
 finish_job(struct spawner *sp, int sock, struct spawner_job *j)
 {
@@ -233,7 +270,18 @@ finish_job(struct spawner *sp, int sock, struct spawner_job *j)
 	cJSON_AddStringToObject(res, "job_id", j->id);
 	cJSON_AddStringToObject(res, "plugin", j->plan.manifest.name);
 	cJSON_AddStringToObject(res, "version", j->plan.manifest.version);
-	out = read_capture(j->out_fd, false);
+	if (sp->type == MANIFEST_SENSOR) {
+		int64_t n = send_output(sock, j);
+
+		if (n < 0) {
+			cJSON_Delete(res);
+			job_clear(j);
+			return (int)n;
+		}
+		cJSON_AddNumberToObject(res, "stdout_bytes", (double)n);
+		out = cJSON_CreateNull();
+	} else
+		out = read_capture(j->out_fd, false);
 	errl = read_capture(j->err_fd, true);
 	cJSON_AddBoolToObject(res, "stdout_valid_json", out != NULL && !cJSON_IsString(out));
 	cJSON_AddItemToObject(res, "stdout", out ? out : cJSON_CreateNull());
@@ -364,6 +412,65 @@ drain(struct spawner *sp, int sock)
 	return rc;
 }
 
+int
+spawner_sensor_round(struct spawner *sp, int sock, uint64_t now_ms)
+{
+	DIR *d;
+	struct dirent *e;
+	int rc = 0;
+
+	if (sp->type != MANIFEST_SENSOR || sp->sensor_interval_ms == 0 || now_ms < sp->next_sensor_ms)
+		return 0;
+	sp->next_sensor_ms = now_ms + sp->sensor_interval_ms;
+	if (sp->lockdown)
+		return 0;
+	d = opendir(sp->plugins_dir);
+	if (d == NULL)
+		return 0;
+	/* bounded: at most SPAWNER_MAX_JOBS entries looked at per round */
+	for (size_t seen = 0; rc == 0 && seen < 4096 && (e = readdir(d)) != NULL; seen++) {
+		/* "sensor." + name + "." + a 20-digit counter must fit an id */
+		char name[MSG_ID_MAX - 27], prefix[MSG_ID_MAX + 1];
+		size_t len = strlen(e->d_name), i;
+		bool busy = false;
+		struct msg m;
+
+		if (len <= 5 || len - 5 >= sizeof(name) || strcmp(e->d_name + len - 5, ".json") != 0)
+			continue;
+		memcpy(name, e->d_name, len - 5);
+		name[len - 5] = '\0';
+		if (!msg_id_valid(name))
+			continue;
+		snprintf(prefix, sizeof(prefix), "sensor.%s.", name);
+		for (i = 0; i < SPAWNER_MAX_JOBS; i++)
+			if (sp->jobs[i].used && strncmp(sp->jobs[i].id, prefix, strlen(prefix)) == 0)
+				busy = true;
+		if (busy)
+			continue;
+		{
+			struct manifest mf;
+			char err[MANIFEST_ERR_LEN];
+			bool is_sensor;
+
+			if (manifest_load(sp->plugins_dir, name, &mf, err) != MANIFEST_OK)
+				continue;
+			is_sensor = mf.type == MANIFEST_SENSOR;
+			manifest_free(&mf);
+			if (!is_sensor)
+				continue;
+		}
+		msg_init(&m, MSG_RUN_JOB);
+		snprintf(m.job_id, sizeof(m.job_id), "sensor.%s.%llu", name,
+		    (unsigned long long)++sp->sensor_runs);
+		snprintf(m.plugin, sizeof(m.plugin), "%s", name);
+		m.args = strdup("{}");
+		rc = m.args ? start_job(sp, sock, &m) : -ENOMEM;
+		msg_free(&m);
+	}
+	closedir(d);
+	return rc;
+}
+
 /* The worker closed its end: not an error of ours, the loop just ends. */
 static bool
 gone(int r)
@@ -393,7 +500,8 @@ spawner_run(struct spawner *sp, int sock)
 			rc = -errno;
 			break;
 		}
-		if ((r = spawner_step(sp, sock)) != 0) {
+		if ((r = spawner_step(sp, sock)) != 0 ||
+		    (r = spawner_sensor_round(sp, sock, time_mono_ms())) != 0) {
 			rc = gone(r) ? 0 : r;
 			break;
 		}

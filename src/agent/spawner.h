@@ -63,6 +63,9 @@ struct spawner {
 	size_t max_jobs;                     /* 1..SPAWNER_MAX_JOBS */
 	bool lockdown;
 	uint64_t refused, protocol_errors;
+	uint64_t sensor_interval_ms;         /* sensor agents: 0 = no sensor runs */
+	uint64_t next_sensor_ms;             /* monotonic time of the next round */
+	uint64_t sensor_runs;                /* numbers the synthetic job ids */
 	struct spawner_job jobs[SPAWNER_MAX_JOBS];
 };
 
@@ -79,6 +82,16 @@ int spawner_handle(struct spawner *sp, int sock, const struct msg *m) WARN_UNUSE
 /* Advance running jobs (non-blocking); finished ones send JOB_DONE on
  * `sock`.  Returns 0 or -errno of the send. */
 int spawner_step(struct spawner *sp, int sock) WARN_UNUSED;
+
+/*
+ * Sensor agents (type MANIFEST_SENSOR and sensor_interval_ms > 0): every
+ * sensor_interval_ms, each installed sensor plugin (PLUGINS_DIR/NAME.json of
+ * type sensor) that is not running already is started like a job with the
+ * id "sensor.NAME.N" and arguments {} under the local (sensor.sandbox)
+ * policy; the worker receives its JOB_STARTED/JOB_DONE/JOB_REFUSED as for a
+ * job and recognises the "sensor." prefix.  Returns 0 or -errno of a send.
+ */
+int spawner_sensor_round(struct spawner *sp, int sock, uint64_t now_ms) WARN_UNUSED;
 
 /* Number of running jobs. */
 size_t spawner_running(const struct spawner *sp);

@@ -2,43 +2,58 @@
  * demo.c: `stavily demo`, the whole product on one machine, for a person at
  * a terminal (or, with --json, for a script).
  *
- * Until the orchestrator and agent exist (issues 5 and 6) it shows what is
- * really there, in a temporary directory, with no configuration from the
- * user: the brief's configuration checked, an insecure one refused, the
- * kernel's sandbox layers, a hostile plugin blocked and reported, a
- * well-behaved one working, and the audit chain catching an edit.
+ * In a temporary directory, with no configuration from the user: the
+ * brief's configuration checked and an insecure one refused; an
+ * orchestrator initialised and run on loopback (free ports); a tenant and an
+ * installation token; an action agent registered and run; a sample plugin
+ * installed (this binary, as `demo-plugin`, with its manifest and SHA-256);
+ * a job and its result; a hostile job and the blocked_syscall_attempt the
+ * orchestrator stored; the security events; a forced certificate rotation;
+ * the audit chain verified; everything stopped and removed.
  *
- * The plugins are this binary itself, copied into the temporary directory
- * and started through the hidden `demo-plugin` command, so the demo needs no
- * file besides the binary.
+ * Every component is this binary re-executed through /proc/self/exe as a
+ * child process, exactly as an operator would run them, so the demo proves
+ * the real commands and needs no file besides the binary.  Every wait is
+ * bounded (DEMO_*_MS); a step counts as done only when its effect was
+ * observed (a stored result, a stored event, a new serial).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+
+#include <bearssl.h>
 
 #include "base/cli.h"
 #include "base/fileio.h"
+#include "base/hex.h"
+#include "base/timefmt.h"
 #include "config/config.h"
 #include "event/audit.h"
 #include "event/event.h"
-#include "sandbox/filter.h"
-#include "sandbox/policy.h"
-#include "sandbox/probe.h"
-#include "sandbox/supervisor.h"
 
 static const char usage[] =
     "usage: stavily demo [--json] [--keep]\n"
     "\n"
-    "Runs the product's flow on this machine in a temporary directory and explains\n"
-    "each step: configuration checks, sandbox layers, a hostile plugin blocked and\n"
-    "reported, a well-behaved plugin, the tamper-evident audit log.\n"
+    "Runs the product's whole flow on this machine, in a temporary directory, and\n"
+    "explains each step: configuration checks, an orchestrator on loopback, a tenant\n"
+    "and a token, an action agent registered and running, a job to a sample plugin,\n"
+    "a hostile plugin blocked and reported, security events, a certificate rotation,\n"
+    "the audit chain verified; then everything is stopped and removed.\n"
     "  --json   one JSON object with every step's result on stdout\n"
     "  --keep   keep the temporary directory and print its path\n";
 
@@ -91,13 +106,29 @@ static const char brief_yaml[] =
     "    - \"Certificate expiry warnings\"\n"
     "    - \"Connection timeout patterns\"\n";
 
-#define DEMO_PLUGIN_FILE "/tmp/stavily-demo-plugin.txt"
+#define DEMO_PLUGIN_NAME  "stavily-demo-plugin"
+/* Bounds on every wait: the whole demo stays well under 20 s on a busy
+ * machine, and a hung child is killed rather than waited for. */
+#define DEMO_CMD_MS      8000    /* one short command (ctl, init, register) */
+#define DEMO_JOB_MS      12000   /* job submit --wait */
+#define DEMO_UP_MS       6000    /* orchestrator listening, agent started */
+#define DEMO_EVENT_MS    8000    /* an agent event stored by the orchestrator */
+#define DEMO_SANDBOX_EV_MS 1500   /* more for the sandbox's events, once some arrived */
+#define DEMO_STOP_MS     5000    /* SIGTERM to exit */
+#define DEMO_OUT_MAX     (256u << 10)  /* captured stdout of one command */
+#define DEMO_TENANT      "acme"
+#define DEMO_AGENT       "demo-action-1"
 
 struct demo {
 	int json;
 	char dir[64];
+	char orch[96], sock[128], agent_dir[96], agent_conf[128], plugins[96];
+	char pin[128];
+	int eport, aport;
+	pid_t orch_pid, agent_pid;
 	cJSON *report;        /* --json output */
 	int failures;
+	int stepno;
 };
 
 static void PRINTF_LIKE(2, 3)
@@ -114,9 +145,9 @@ say(struct demo *d, const char *fmt, ...)
 }
 
 static void
-step(struct demo *d, int n, const char *title)
+step(struct demo *d, const char *title)
 {
-	say(d, "\n[%d] %s\n", n, title);
+	say(d, "\n[%d] %s\n", ++d->stepno, title);
 }
 
 static void
@@ -136,7 +167,34 @@ result(struct demo *d, const char *key, int ok, const char *fmt, ...)
 	say(d, "    %s %s\n", ok ? "ok  " : "FAIL", msg);
 	cJSON *o = cJSON_AddObjectToObject(d->report, key);
 	cJSON_AddBoolToObject(o, "ok", ok);
+	cJSON_AddNumberToObject(o, "step", d->stepno);
 	cJSON_AddStringToObject(o, "message", msg);
+}
+
+/* Set by SIGINT/SIGTERM/SIGHUP: every wait ends early, the remaining steps
+ * are skipped, and the children are stopped and the directory removed as
+ * after a normal run. */
+static volatile sig_atomic_t demo_interrupted;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	demo_interrupted = 1;
+}
+
+/* Has the wait that ends at `end` (monotonic ms) to stop? */
+static int
+expired(uint64_t end)
+{
+	return demo_interrupted || time_mono_ms() >= end;
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
 }
 
 static int
@@ -144,6 +202,219 @@ write_file(struct demo *d, const char *name, const char *text, char *path, size_
 {
 	snprintf(path, pathlen, "%s/%s", d->dir, name);
 	return file_write_atomic(path, text, strlen(text), 0600);
+}
+
+/* Child side of every spawn: stdout to out_fd (or the log), stderr to the
+ * demo's children.log, no inherited descriptors besides 0-2. */
+static void __attribute__((noreturn))
+child_exec(struct demo *d, char *const argv[], int out_fd, const char *token)
+{
+	char logp[128];
+	int log;
+
+	snprintf(logp, sizeof(logp), "%s/children.log", d->dir);
+	log = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (log >= 0) {
+		dup2(log, 2);
+		dup2(out_fd >= 0 ? out_fd : log, 1);
+	}
+	int nul = open("/dev/null", O_RDONLY);
+	if (nul >= 0)
+		dup2(nul, 0);
+	syscall(SYS_close_range, 3u, ~0u, 0u);
+	/* If the demo dies (Ctrl-C), its orchestrator and agent go too. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		_exit(127);
+	if (token)
+		setenv("STAVILY_INSTALLATION_TOKEN", token, 1);
+	else
+		unsetenv("STAVILY_INSTALLATION_TOKEN");
+	execv("/proc/self/exe", argv);
+	_exit(127);
+}
+
+/* Starts this binary with argv in the background.  Returns the pid or -1. */
+static pid_t
+spawn_bg(struct demo *d, char *const argv[], const char *token)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		child_exec(d, argv, -1, token);
+	return pid;
+}
+
+/* Waits for pid at most ms; kills it (SIGKILL) when the time is up.
+ * Returns the wait status, or -1 if it had to be killed. */
+static int
+wait_bounded(pid_t pid, long ms)
+{
+	uint64_t end = time_mono_ms() + (uint64_t)ms;
+	int st;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		if (r == pid)
+			return st;
+		if (r < 0)
+			return -1;
+		if (time_mono_ms() >= end)
+			break;
+		sleep_ms(20);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return -1;
+}
+
+/* Runs this binary with argv, captures at most DEMO_OUT_MAX of stdout into
+ * *out (caller frees), bounded by ms.  Returns the exit code, or -1. */
+static int
+run_cmd(struct demo *d, char *const argv[], long ms, char **out)
+{
+	size_t cap = 4096, len = 0;
+	char *buf = malloc(cap);
+	int p[2];
+	pid_t pid;
+	uint64_t end = time_mono_ms() + (uint64_t)ms;
+
+	*out = NULL;
+	if (buf == NULL || pipe2(p, O_CLOEXEC) < 0) {
+		free(buf);
+		return -1;
+	}
+	buf[0] = '\0';
+	if ((pid = fork()) == 0) {
+		int fd = dup(p[1]);   /* without O_CLOEXEC: survives execv */
+		child_exec(d, argv, fd, NULL);
+	}
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		free(buf);
+		return -1;
+	}
+	for (;;) {
+		struct pollfd pf = { p[0], POLLIN, 0 };
+		uint64_t now = time_mono_ms();
+		if (now >= end || demo_interrupted)
+			break;
+		if (poll(&pf, 1, (int)(end - now)) <= 0)
+			break;
+		if (len + 1 >= cap) {
+			if (cap >= DEMO_OUT_MAX)
+				break;
+			char *nb = realloc(buf, cap * 2);
+			if (nb == NULL)
+				break;
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t n = read(p[0], buf + len, cap - len - 1);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		buf[len] = '\0';
+	}
+	close(p[0]);
+	long left = (long)(end > time_mono_ms() ? end - time_mono_ms() : 0);
+	int st = wait_bounded(pid, left > 100 ? left : 100);
+	*out = buf;
+	return st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* `stavily ctl -S SOCK --json ARGS...`: the parsed JSON answer, or NULL. */
+static cJSON *
+ctl(struct demo *d, long ms, ...)
+{
+	char *argv[24] = { (char *)"stavily", (char *)"ctl", (char *)"-S", d->sock, (char *)"--json" };
+	int n = 5, rc;
+	char *out = NULL, *a;
+	cJSON *j = NULL;
+	va_list ap;
+
+	va_start(ap, ms);
+	while ((a = va_arg(ap, char *)) != NULL && n < 23)
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	rc = run_cmd(d, argv, ms, &out);
+	if (rc == 0 && out != NULL)
+		j = cJSON_Parse(out);
+	free(out);
+	return j;
+}
+
+static const char *
+jstr(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static int
+free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t l = sizeof(a);
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(s, (struct sockaddr *)&a, &l) == 0)
+		port = ntohs(a.sin_port);
+	if (s >= 0)
+		close(s);
+	return port;
+}
+
+/* The real uid of a process and of its first child, from /proc: shows
+ * which uid the agent's spawner and network worker run as. */
+static long
+proc_uid(pid_t pid)
+{
+	char path[64], *buf = NULL, *p;
+	size_t n;
+	long uid = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (file_read_all(path, 64u << 10, &buf, &n) == 0) {
+		if ((p = strstr(buf, "\nUid:")) != NULL)
+			uid = strtol(p + 5, NULL, 10);
+		free(buf);
+	}
+	return uid;
+}
+
+static pid_t
+first_child(pid_t pid)
+{
+	char path[80], *buf = NULL;
+	size_t n;
+	pid_t c = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	if (file_read_all(path, 4096, &buf, &n) == 0) {
+		c = (pid_t)strtol(buf, NULL, 10);
+		free(buf);
+	}
+	return c > 0 ? c : -1;
+}
+
+/* Does the file contain needle?  (Small event logs only.) */
+static int
+file_has(const char *path, const char *needle)
+{
+	char *buf = NULL;
+	size_t n;
+	int found = 0;
+
+	if (file_read_all(path, 4u << 20, &buf, &n) == 0) {
+		found = memmem(buf, n, needle, strlen(needle)) != NULL;
+		free(buf);
+	}
+	return found;
 }
 
 static void
@@ -154,7 +425,7 @@ demo_config(struct demo *d)
 	struct config_errors errs = { 0 };
 	const struct config_sandbox *sb;
 
-	step(d, 1, "Configuration: the brief's YAML blocks, exactly as written");
+	step(d, "Configuration: the brief's YAML blocks, exactly as written");
 	if (write_file(d, "stavily.yaml", brief_yaml, path, sizeof(path)) < 0) {
 		result(d, "config_brief", 0, "cannot write %s", path);
 		return;
@@ -166,278 +437,470 @@ demo_config(struct demo *d)
 		    sb->filesystem_access.n, sb->allowed_syscalls.n, sb->blocked_syscalls.n);
 	} else {
 		result(d, "config_brief", 0, "the brief's configuration was rejected");
-		config_errors_print(&errs, stdout);
+		if (!d->json)
+			config_errors_print(&errs, stdout);
 	}
 	config_free(cfg);
 	config_errors_free(&errs);
 
-	step(d, 2, "Configuration: an insecure value is refused before anything starts");
+	step(d, "Configuration: an insecure value is refused before anything starts");
 	{
 		char text[sizeof(brief_yaml) + 16];
 		char *p;
 		snprintf(text, sizeof(text), "%s", brief_yaml);
 		p = strstr(text, "require_tls: true");
 		memcpy(p, "require_tls: no  ", 17);
-		if (write_file(d, "insecure.yaml", text, bad, sizeof(bad)) < 0)
+		if (write_file(d, "insecure.yaml", text, bad, sizeof(bad)) < 0) {
+			result(d, "config_insecure", 0, "cannot write %s", bad);
 			return;
+		}
 	}
 	cfg = NULL;
 	memset(&errs, 0, sizeof(errs));
-	if (config_load(bad, NULL, 0, &cfg, &errs) != 0 && errs.n > 0) {
+	if (config_load(bad, NULL, 0, &cfg, &errs) != 0 && errs.n > 0)
 		result(d, "config_insecure", 1, "refused: %s:%d: %s", "insecure.yaml", errs.v[0].line, errs.v[0].msg);
-	} else {
+	else
 		result(d, "config_insecure", 0, "require_tls: no was accepted");
-	}
 	config_free(cfg);
 	config_errors_free(&errs);
 }
 
-static void
-demo_probe(struct demo *d, struct sandbox_probe *pr)
+static int
+demo_orchestrator(struct demo *d)
 {
-	char ctl[256] = "";
-	int i;
+	char eset[64], aset[64], lset[160], *out = NULL;
+	int rc;
+	uint64_t end;
 
-	step(d, 3, "Sandbox layers this kernel offers (stavily sandbox probe)");
-	sandbox_probe_run(pr);
-	for (i = 0; i < pr->n_controllers; i++) {
-		strncat(ctl, i ? "," : "", sizeof(ctl) - strlen(ctl) - 1);
-		strncat(ctl, pr->cgroup_v2_controllers[i], sizeof(ctl) - strlen(ctl) - 1);
+	step(d, "Orchestrator: init (CA, server certificate for localhost / 127.0.0.1) and run on loopback");
+	snprintf(d->orch, sizeof(d->orch), "%s/orch", d->dir);
+	snprintf(d->sock, sizeof(d->sock), "%s/admin.sock", d->orch);
+	{
+		char *argv[] = { (char *)"stavily", (char *)"orchestrator", (char *)"init", (char *)"-d", d->orch,
+			(char *)"--name", (char *)"localhost", (char *)"--san", (char *)"127.0.0.1", NULL };
+		rc = run_cmd(d, argv, DEMO_CMD_MS, &out);
 	}
-	say(d, "    %-24s %s\n", "seccomp", pr->seccomp ? "yes" : "no");
-	say(d, "    %-24s %s\n", "seccomp user notify", pr->seccomp_user_notif ? "yes" : "no (fallback: errno + log)");
-	say(d, "    %-24s %d%s\n", "landlock ABI", pr->landlock_abi, pr->landlock_abi ? "" : " (absent)");
-	say(d, "    %-24s %s\n", "namespaces usable now", pr->namespaces ? "yes" : "no");
-	say(d, "    %-24s %s\n", "user namespaces", pr->user_namespaces ? "yes" : "no");
-	say(d, "    %-24s %s, %s, controllers: %s\n", "cgroup v2", pr->cgroup_v2_mounted ? "mounted" : "absent",
-	    pr->cgroup_v2_writable ? "writable" : "not writable (fallback: rlimits + duty cycle)",
-	    ctl[0] ? ctl : "none");
-	say(d, "    %-24s %s\n", "running as root", pr->root ? "yes" : "no");
-	cJSON_AddItemToObject(d->report, "probe", sandbox_probe_json(pr));
+	if (rc == 0 && out != NULL)
+		snprintf(d->pin, sizeof(d->pin), "%.*s", (int)strcspn(out, "\r\n"), out);
+	free(out);
+	if (rc != 0 || strncmp(d->pin, "sha256:", 7) != 0) {
+		result(d, "orchestrator_init", 0, "orchestrator init failed (exit %d)", rc);
+		return -1;
+	}
+	result(d, "orchestrator_init", 1, "CA pin %.23s...", d->pin);
+	d->eport = free_port();
+	d->aport = free_port();
+	if (d->eport <= 0 || d->aport <= 0 || d->eport == d->aport) {
+		result(d, "orchestrator_run", 0, "no free loopback ports");
+		return -1;
+	}
+	snprintf(eset, sizeof(eset), "orchestrator.listen_enroll=127.0.0.1:%d", d->eport);
+	snprintf(aset, sizeof(aset), "orchestrator.listen_agent=127.0.0.1:%d", d->aport);
+	snprintf(lset, sizeof(lset), "logging.file=%s/orch-events.log", d->dir);
+	{
+		char conf[128];
+		snprintf(conf, sizeof(conf), "%s/orchestrator.yaml", d->orch);
+		char *argv[] = { (char *)"stavily", (char *)"orchestrator", (char *)"run", (char *)"-c", conf,
+			(char *)"--set", eset, (char *)"--set", aset, (char *)"--set", lset, NULL };
+		d->orch_pid = spawn_bg(d, argv, NULL);
+	}
+	end = time_mono_ms() + DEMO_UP_MS;
+	int up = 0;
+	while (d->orch_pid > 0 && !up && !expired(end)) {
+		/* orchestrator_started is logged once both listeners and the
+		 * admin socket are open; probing the TLS ports by connecting
+		 * would log handshake failures. */
+		struct stat st;
+		up = stat(d->sock, &st) == 0 && file_has(lset + strlen("logging.file="), "\"orchestrator_started\"");
+		if (!up)
+			sleep_ms(50);
+	}
+	say(d, "    %-22s %s\n    %-22s 127.0.0.1:%d\n    %-22s 127.0.0.1:%d\n    %-22s pid %d\n",
+	    "admin socket", d->sock, "enroll listener", d->eport, "agent listener (mTLS)", d->aport,
+	    "process", (int)d->orch_pid);
+	result(d, "orchestrator_run", up, up ? "listening" : "did not come up in time (see children.log)");
+	return up ? 0 : -1;
 }
 
-/* Copy this binary into the demo directory: the plugin the sandbox runs. */
 static int
-copy_self(struct demo *d, char *path, size_t len)
+demo_tenant(struct demo *d, char *token, size_t toklen)
 {
+	cJSON *j;
+	int ok;
+
+	step(d, "Tenant \"" DEMO_TENANT "\" and a one-use installation token");
+	j = ctl(d, DEMO_CMD_MS, "tenant", "add", DEMO_TENANT, (char *)NULL);
+	ok = j != NULL;
+	cJSON_Delete(j);
+	j = ok ? ctl(d, DEMO_CMD_MS, "token", "create", "--tenant", DEMO_TENANT, "--uses", "1", (char *)NULL) : NULL;
+	snprintf(token, toklen, "%s", jstr(j, "token"));
+	cJSON_Delete(j);
+	ok = ok && token[0] != '\0';
+	result(d, "tenant_token", ok, ok ? "tenant created; token issued (shown to no one: kept in a 0600 file)" :
+	    "ctl tenant add / token create failed");
+	return ok ? 0 : -1;
+}
+
+/* The sample plugin: this binary copied as plugins/demo-plugin, with its
+ * manifest naming its SHA-256 (the agent checks it before every run). */
+static int
+demo_plugin_install(struct demo *d)
+{
+	char path[160], man[160], hexd[65], text[512];
+	unsigned char dig[32];
+	br_sha256_context sc;
 	char *buf = NULL;
 	size_t n;
 	int rc;
 
-	snprintf(path, len, "%s/plugins/demo-plugin", d->dir);
-	if ((rc = file_read_all("/proc/self/exe", 64u << 20, &buf, &n)) < 0)
-		return rc;
-	char pdir[96];
-	snprintf(pdir, sizeof(pdir), "%s/plugins", d->dir);
-	if (mkdir(pdir, 0755) < 0 && errno != EEXIST)
-		rc = -errno;
-	else
-		rc = file_write_atomic(path, buf, n, 0755);
-	free(buf);
-	return rc;
-}
-
-struct capture {
-	int count;
-	char names[512];
-};
-
-static void
-capture_event(void *ctx, enum event_level level, const char *event, const char *line, size_t len)
-{
-	struct capture *c = ctx;
-
-	c->count++;
-	if (strlen(c->names) + strlen(event) + 2 < sizeof(c->names)) {
-		if (c->names[0])
-			strcat(c->names, ",");
-		strcat(c->names, event);
+	step(d, "Sample plugin installed: this binary as demo-plugin, manifest with its SHA-256");
+	snprintf(d->plugins, sizeof(d->plugins), "%s/plugins", d->dir);
+	snprintf(path, sizeof(path), "%s/demo-plugin", d->plugins);
+	snprintf(man, sizeof(man), "%s/" DEMO_PLUGIN_NAME ".json", d->plugins);
+	if ((rc = file_read_all("/proc/self/exe", 64u << 20, &buf, &n)) < 0 ||
+	    (mkdir(d->plugins, 0755) < 0 && errno != EEXIST) ||
+	    (rc = file_write_atomic(path, buf, n, 0755)) < 0) {
+		free(buf);
+		result(d, "plugin_install", 0, "cannot copy the plugin binary");
+		return -1;
 	}
+	chmod(path, 0755);
+	br_sha256_init(&sc);
+	br_sha256_update(&sc, buf, n);
+	br_sha256_out(&sc, dig);
+	free(buf);
+	hex_encode(dig, sizeof(dig), hexd);
+	hexd[64] = '\0';
+	snprintf(text, sizeof(text), "{\"name\":\"" DEMO_PLUGIN_NAME "\",\"version\":\"1.0\",\"type\":\"action\","
+	    "\"executable\":\"demo-plugin\",\"sha256\":\"%s\"}\n", hexd);
+	if (file_write_atomic(man, text, strlen(text), 0644) < 0) {
+		result(d, "plugin_install", 0, "cannot write %s", man);
+		return -1;
+	}
+	chmod(man, 0644);
+	result(d, "plugin_install", 1, DEMO_PLUGIN_NAME " 1.0, sha256 %.16s...", hexd);
+	return 0;
 }
 
 static int
-run_plugin(struct demo *d, struct sandbox_probe *pr, const char *plugin, const char *mode,
-    struct event_log *log, cJSON **res, char *out, size_t outlen)
+demo_agent(struct demo *d, const char *token)
 {
-	struct sandbox_policy pol;
-	struct sandbox_filter f;
-	struct sandbox_run r;
-	struct config *cfg = NULL;
-	struct config_errors errs = { 0 };
-	char err[SANDBOX_ERR_LEN], path[128];
-	char *argv[] = { (char *)"stavily", (char *)"demo-plugin", (char *)mode, NULL };
-	int p[2] = { -1, -1 }, rc = -1;
-	ssize_t n;
+	char text[1024], tokf[128], evlog[128], *out = NULL;
+	uint64_t end;
+	int rc, started = 0;
 
-	memset(&f, 0, sizeof(f));
-	memset(&r, 0, sizeof(r));
-	sandbox_policy_init_default(&pol);
-	snprintf(path, sizeof(path), "%s/stavily.yaml", d->dir);
-	if (config_load(path, NULL, 0, &cfg, &errs) < 0 ||
-	    sandbox_policy_from_config(&pol, config_sandbox(cfg, "sandbox"), err) < 0)
-		goto out;
-	if (sandbox_filter_build(&pol, pr->seccomp_user_notif, &f, err) < 0)
-		goto out;
-	if (pipe2(p, O_CLOEXEC) < 0)
-		goto out;
-	if (sandbox_run_start(&r, &pol, &f, pr, plugin, argv, -1, log, p[1], -1, err) != 0) {
-		say(d, "    sandbox: %s\n", err);
-		goto out;
+	step(d, "Action agent: registered with the token (pinned TLS), then running (mTLS)");
+	snprintf(d->agent_dir, sizeof(d->agent_dir), "%s/agent", d->dir);
+	snprintf(d->agent_conf, sizeof(d->agent_conf), "%s/agent.yaml", d->agent_dir);
+	snprintf(tokf, sizeof(tokf), "%s/token", d->agent_dir);
+	snprintf(evlog, sizeof(evlog), "%s/events.log", d->agent_dir);
+	if (mkdir(d->agent_dir, 0755) < 0) {
+		result(d, "agent_register", 0, "cannot create %s", d->agent_dir);
+		return -1;
 	}
-	/* The supervisor relays into p[1] until the run ends; the demo plugins
-	 * print far less than a pipe holds. */
-	sandbox_run_wait(&r);
-	close(p[1]);
-	p[1] = -1;
-	n = read(p[0], out, outlen - 1);
-	out[n > 0 ? n : 0] = '\0';
-	*res = sandbox_run_result(&r);
-	rc = sandbox_run_exit_status(&r);
-	sandbox_run_free(&r);
-out:
-	if (p[0] >= 0)
-		close(p[0]);
-	if (p[1] >= 0)
-		close(p[1]);
-	sandbox_filter_free(&f);
-	sandbox_policy_free(&pol);
-	config_free(cfg);
-	config_errors_free(&errs);
-	return rc;
+	snprintf(text, sizeof(text),
+	    "agent:\n  type: action\n  id: " DEMO_AGENT "\n  tenant: " DEMO_TENANT "\n"
+	    "  state_dir: %s/state\n  plugins_dir: %s\n  enroll_url: https://127.0.0.1:%d\n"
+	    "  orchestrator_url: https://127.0.0.1:%d\n  server_name: localhost\n"
+	    "  heartbeat_interval: 1s\n  ca_pins: [\"%s\"]\n"
+	    "logging:\n  file: %s\n", d->agent_dir, d->plugins, d->eport, d->aport, d->pin, evlog);
+	if (file_write_atomic(d->agent_conf, text, strlen(text), 0644) < 0 ||
+	    file_write_atomic(tokf, token, strlen(token), 0600) < 0) {
+		result(d, "agent_register", 0, "cannot write the agent's configuration");
+		return -1;
+	}
+	chmod(d->agent_conf, 0644);
+	{
+		char *argv[] = { (char *)"stavily", (char *)"agent", (char *)"register", (char *)"-c", d->agent_conf,
+			(char *)"--token-file", tokf, NULL };
+		rc = run_cmd(d, argv, DEMO_CMD_MS, &out);
+	}
+	free(out);
+	unlink(tokf);
+	result(d, "agent_register", rc == 0, rc == 0 ? "registered as " DEMO_TENANT "/" DEMO_AGENT :
+	    "agent register failed (exit %d, see children.log)", rc);
+	if (rc != 0)
+		return -1;
+	{
+		char *argv[] = { (char *)"stavily", (char *)"agent", (char *)"run", (char *)"-c", d->agent_conf, NULL };
+		d->agent_pid = spawn_bg(d, argv, NULL);
+	}
+	end = time_mono_ms() + DEMO_UP_MS;
+	while (d->agent_pid > 0 && !started && !expired(end)) {
+		started = file_has(evlog, "\"agent_started\"");
+		if (!started)
+			sleep_ms(50);
+	}
+	pid_t wk = started ? first_child(d->agent_pid) : -1;
+	long su = proc_uid(d->agent_pid), wu = wk > 0 ? proc_uid(wk) : -1;
+	result(d, "agent_run", started && wu >= 0, started ? "agent running: spawner pid %d uid %ld, network worker "
+	    "pid %d uid %ld" : "agent did not start in time (pid %d; see children.log)", (int)d->agent_pid, su,
+	    (int)wk, wu);
+	if (started) {
+		cJSON *o = cJSON_GetObjectItemCaseSensitive(d->report, "agent_run");
+		cJSON_AddNumberToObject(o, "spawner_uid", (double)su);
+		cJSON_AddNumberToObject(o, "worker_uid", (double)wu);
+	}
+	return started ? 0 : -1;
+}
+
+/* Submits a job and waits for its stored result; returns the job or NULL. */
+static cJSON *
+submit(struct demo *d, const char *args)
+{
+	return ctl(d, DEMO_JOB_MS, "job", "submit", "--agent", DEMO_TENANT "/" DEMO_AGENT, "--plugin", DEMO_PLUGIN_NAME,
+	    "--args", args, "--timeout", "10s", "--wait", (char *)NULL);
 }
 
 static void
-demo_sandbox(struct demo *d, struct sandbox_probe *pr)
+demo_jobs(struct demo *d)
 {
-	char plugin[128], out[4096], evpath[128];
-	struct capture cap = { 0 };
-	struct event_log *log;
-	cJSON *res = NULL;
-	int rc;
+	cJSON *j, *res;
+	char *s;
+	int ok;
+	uint64_t end;
 
-	step(d, 4, "A hostile plugin under the brief's sandbox policy");
-	say(d, "    it tries: execve(\"/bin/sh\"), socket(AF_INET), fork(), open(\"/etc/shadow\")\n");
-	if (copy_self(d, plugin, sizeof(plugin)) < 0) {
-		result(d, "sandbox_hostile", 0, "cannot copy the plugin binary");
-		return;
+	step(d, "A job to the sample plugin, and its stored result");
+	j = submit(d, "{\"mode\":\"echo\",\"hello\":\"world\"}");
+	res = cJSON_GetObjectItemCaseSensitive(j, "result");
+	s = res ? cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(res, "stdout")) : NULL;
+	ok = strcmp(jstr(j, "state"), "done") == 0 && strcmp(jstr(res, "status"), "succeeded") == 0 &&
+	    s != NULL && strstr(s, "\"hello\":\"world\"") != NULL;
+	say(d, "    %-10s %s\n    %-10s %s\n    %-10s %s\n", "job", jstr(j, "id"), "status",
+	    jstr(res, "status"), "stdout", s ? s : "-");
+	result(d, "job_result", ok, ok ? "the plugin's answer came back through the orchestrator" :
+	    "no succeeded result");
+	free(s);
+	if (j)
+		cJSON_AddItemToObject(d->report, "job", j);
+
+	step(d, "A job to the plugin's hostile mode: it tries execve, socket, fork, open /etc/shadow");
+	j = submit(d, "{\"mode\":\"hostile\"}");
+	res = cJSON_GetObjectItemCaseSensitive(j, "result");
+	s = res ? cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(res, "stdout")) : NULL;
+	say(d, "    %-10s %s\n    %-10s %s\n    %-10s %s\n", "job", jstr(j, "id"), "status",
+	    jstr(res, "status"), "stdout", s ? s : "-");
+	ok = strcmp(jstr(j, "state"), "done") == 0 && s != NULL && strstr(s, "\"execve\":\"denied\"") != NULL &&
+	    strstr(s, "ALLOWED") == NULL;
+	free(s);
+	if (j)
+		cJSON_AddItemToObject(d->report, "hostile_job", j);
+	/* The job result the orchestrator stored counts the violations; the
+	 * events themselves are in the agent's log (the sandbox supervisor
+	 * runs in the spawner, whose events are not forwarded yet: see
+	 * docs/agent.md "Not built yet"; step "security events" says whether
+	 * the orchestrator has them). */
+	cJSON *viol = cJSON_GetObjectItemCaseSensitive(res, "violations");
+	int nviol = cJSON_IsNumber(viol) ? (int)viol->valuedouble : 0;
+	char evlog[128], *buf = NULL;
+	size_t blen;
+	int nlocal = 0;
+	snprintf(evlog, sizeof(evlog), "%s/events.log", d->agent_dir);
+	end = time_mono_ms() + DEMO_EVENT_MS;
+	while (ok && !expired(end) && !file_has(evlog, "\"blocked_syscall_attempt\""))
+		sleep_ms(50);
+	if (file_read_all(evlog, 4u << 20, &buf, &blen) == 0) {
+		char *line = buf, *nl, *first = NULL;
+		for (; line < buf + blen; line = nl + 1) {
+			if ((nl = memchr(line, '\n', (size_t)(buf + blen - line))) == NULL)
+				nl = buf + blen;
+			*nl = '\0';
+			if (strstr(line, "\"event\":\"blocked_syscall_attempt\"") != NULL) {
+				nlocal++;
+				if (first == NULL)
+					first = line;
+			}
+		}
+		if (first != NULL)
+			say(d, "    the agent's event log, first blocked_syscall_attempt:\n      %.400s\n", first);
+		free(buf);
 	}
-	snprintf(evpath, sizeof(evpath), "%s/events.jsonl", d->dir);
-	log = event_log_new("sandbox", NULL, EVENT_INFO);
-	if (log == NULL || event_log_add_file(log, evpath) < 0 || event_log_add_callback(log, capture_event, &cap) < 0) {
-		event_log_free(log);
-		result(d, "sandbox_hostile", 0, "cannot open the event log");
-		return;
+	result(d, "hostile_blocked", ok && nviol >= 3 && nlocal >= 3, "every attempt denied; the stored result counts "
+	    "%d violation(s); the agent logged %d blocked_syscall_attempt event(s)", nviol, nlocal);
+}
+
+static void
+demo_security_events(struct demo *d)
+{
+	cJSON *evs, *e;
+	struct { char name[64]; char level[8]; int n; } t[32];
+	int nt = 0, i, total = 0;
+
+	step(d, "Security events stored for tenant " DEMO_TENANT " (ctl events query)");
+	/* The agent's worker sends its events in batches after spooling them:
+	 * wait (bounded) until the orchestrator has some. */
+	/* Once some have arrived, allow DEMO_SANDBOX_EV_MS more for the
+	 * sandbox's blocked_syscall_attempt (delivered only by agents that
+	 * forward their spawner's events). */
+	uint64_t end = time_mono_ms() + DEMO_EVENT_MS, first = 0;
+	cJSON *blocked = NULL;
+	for (evs = NULL;;) {
+		evs = ctl(d, DEMO_CMD_MS, "events", "query", "--tenant", DEMO_TENANT, (char *)NULL);
+		uint64_t now = time_mono_ms();
+		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(evs, "events"))
+			if (blocked == NULL && strcmp(jstr(e, "event"), "blocked_syscall_attempt") == 0)
+				blocked = e;
+		if (first == 0 && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(evs, "events")) > 0)
+			first = now;
+		if (blocked != NULL || expired(end) || (first != 0 && now - first >= DEMO_SANDBOX_EV_MS))
+			break;
+		cJSON_Delete(evs);
+		sleep_ms(200);
 	}
-	rc = run_plugin(d, pr, plugin, "hostile", log, &res, out, sizeof(out));
-	say(d, "    plugin says: %s", out[0] ? out : "(nothing)\n");
-	int blocked = strstr(cap.names, "blocked_syscall_attempt") != NULL;
-	result(d, "sandbox_hostile", rc >= 0 && blocked && strstr(out, "execve: denied") != NULL,
-	    "exit %d; %d security events: %s", rc, cap.count, cap.names[0] ? cap.names : "none");
-	say(d, "    events written to %s, e.g.:\n", evpath);
-	{
-		char *buf;
-		size_t len;
-		if (file_read_all(evpath, 1 << 20, &buf, &len) == 0) {
-			char *nl = strchr(buf, '\n');
-			if (nl)
-				*nl = '\0';
-			say(d, "      %s\n", buf);
-			free(buf);
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(evs, "events")) {
+		const char *name = jstr(e, "event");
+		total++;
+		for (i = 0; i < nt && strcmp(t[i].name, name) != 0; i++)
+			;
+		if (i == nt && nt < (int)ARRAY_SIZE(t)) {
+			snprintf(t[nt].name, sizeof(t[nt].name), "%s", name);
+			snprintf(t[nt].level, sizeof(t[nt].level), "%s", jstr(e, "level"));
+			t[nt++].n = 0;
+		}
+		if (i < nt)
+			t[i].n++;
+	}
+	say(d, "    %-34s %-6s %s\n", "event", "level", "count");
+	for (i = 0; i < nt; i++)
+		say(d, "    %-34s %-6s %d\n", t[i].name, t[i].level, t[i].n);
+	result(d, "security_events", evs != NULL && total > 0, "%d event(s) of %d kind(s)", total, nt);
+	for (i = 0; i < nt && strcmp(t[i].name, "blocked_syscall_attempt") != 0; i++)
+		;
+	cJSON_AddBoolToObject(cJSON_GetObjectItemCaseSensitive(d->report, "security_events"),
+	    "blocked_syscall_attempt_stored", i < nt);
+	if (blocked != NULL) {
+		char *line = cJSON_PrintUnformatted(blocked);
+		say(d, "    stored by the orchestrator (ctl events query), first blocked_syscall_attempt:\n      %.400s\n",
+		    line ? line : "?");
+		free(line);
+	}
+	if (i == nt)
+		say(d, "    not yet stored here: the sandbox's own events (blocked_syscall_attempt,\n"
+		       "    unauthorized_filesystem_access) stay in the agent's log until the spawner's\n"
+		       "    events are forwarded (docs/agent.md, \"Not built yet\").\n");
+	cJSON_Delete(evs);
+}
+
+static const char *
+agent_serial(cJSON *list, char *out, size_t len)
+{
+	cJSON *a;
+
+	out[0] = '\0';
+	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(list, "agents"))
+		if (strcmp(jstr(a, "agent_id"), DEMO_AGENT) == 0)
+			snprintf(out, len, "%s", jstr(a, "serial"));
+	return out;
+}
+
+static void
+demo_rotate(struct demo *d)
+{
+	char s0[96], s1[96], evlog[128];
+	cJSON *l;
+	uint64_t end;
+	int ok = 0;
+
+	step(d, "Certificate rotation forced now (ctl agent rotate)");
+	snprintf(evlog, sizeof(evlog), "%s/events.log", d->agent_dir);
+	l = ctl(d, DEMO_CMD_MS, "agent", "list", (char *)NULL);
+	agent_serial(l, s0, sizeof(s0));
+	cJSON_Delete(l);
+	l = ctl(d, DEMO_CMD_MS, "agent", "rotate", "--tenant", DEMO_TENANT, DEMO_AGENT, (char *)NULL);
+	if (l != NULL && s0[0]) {
+		end = time_mono_ms() + DEMO_EVENT_MS;
+		while (!ok && !expired(end)) {
+			sleep_ms(200);
+			if (!file_has(evlog, "\"certificate_renewed\""))
+				continue;
+			cJSON *l2 = ctl(d, DEMO_CMD_MS, "agent", "list", (char *)NULL);
+			agent_serial(l2, s1, sizeof(s1));
+			cJSON_Delete(l2);
+			ok = s1[0] && strcmp(s0, s1) != 0;
 		}
 	}
-	if (res)
-		cJSON_AddItemToObject(d->report, "hostile_result", res);
-	res = NULL;
-
-	step(d, 5, "A well-behaved plugin under the same policy");
-	cap.count = 0;
-	cap.names[0] = '\0';
-	rc = run_plugin(d, pr, plugin, "good", log, &res, out, sizeof(out));
-	unlink(DEMO_PLUGIN_FILE);
-	say(d, "    plugin says: %s", out[0] ? out : "(nothing)\n");
-	result(d, "sandbox_good", rc == 0 && cap.count == 0, "exit %d, %d security events", rc, cap.count);
-	if (res) {
-		cJSON *layers = cJSON_GetObjectItem(res, "layers");
-		char *s = layers ? cJSON_PrintUnformatted(layers) : NULL;
-		say(d, "    layers applied: %s\n", s ? s : "?");
-		free(s);
-		cJSON_AddItemToObject(d->report, "good_result", res);
+	cJSON_Delete(l);
+	say(d, "    %-12s %s\n    %-12s %s\n", "old serial", s0[0] ? s0 : "?", "new serial", ok ? s1 : "?");
+	result(d, "rotation", ok, ok ? "the agent renewed over mTLS; the orchestrator records the new serial" :
+	    "no new serial before the wait ended");
+	if (ok) {
+		cJSON *o = cJSON_GetObjectItemCaseSensitive(d->report, "rotation");
+		cJSON_AddStringToObject(o, "old_serial", s0);
+		cJSON_AddStringToObject(o, "new_serial", s1);
 	}
-	event_log_free(log);
 }
 
 static void
 demo_audit(struct demo *d)
 {
-	char path[128];
-	struct audit_log *a = NULL;
-	struct audit_recovery rec;
+	char path[128], copy[128], *buf = NULL;
 	struct audit_verify_result vr;
-	int i, ok = 1;
-
-	step(d, 6, "The tamper-evident audit log");
-	snprintf(path, sizeof(path), "%s/audit.log", d->dir);
-	if (audit_open(path, "orchestrator", &a, &rec) < 0) {
-		result(d, "audit", 0, "cannot open %s", path);
-		return;
-	}
-	for (i = 0; i < 100 && ok; i++) {
-		cJSON *det = cJSON_CreateObject();
-		cJSON_AddStringToObject(det, "tenant", "acme");
-		cJSON_AddNumberToObject(det, "n", i + 1);
-		ok = audit_append(a, EVENT_INFO, "demo_record", det) == 0;
-		cJSON_Delete(det);
-	}
-	audit_close(a);
-	audit_verify_file(path, 0, NULL, &vr);
-	result(d, "audit_intact", ok && vr.status == AUDIT_OK, "100 records written: %s", vr.msg);
-	/* one byte changed in record 50 */
-	char *buf;
 	size_t len;
-	if (file_read_all(path, 1 << 22, &buf, &len) == 0) {
-		char *p = strstr(buf, "\"n\":50}");
-		if (p != NULL) {
-			p[5] = '9';
-			if (file_write_atomic(path, buf, len, 0600) < 0)
-				say(d, "    cannot rewrite %s\n", path);
-		}
+
+	step(d, "The orchestrator's tamper-evident audit chain");
+	snprintf(path, sizeof(path), "%s/audit.log", d->orch);
+	audit_verify_file(path, 0, NULL, &vr);
+	result(d, "audit_intact", vr.status == AUDIT_OK && vr.records > 0, "%s: %s", "orch/audit.log", vr.msg);
+	/* One byte changed in a copy: the chain must break. */
+	snprintf(copy, sizeof(copy), "%s/audit-edited.log", d->dir);
+	if (file_read_all(path, 4u << 20, &buf, &len) == 0) {
+		char *p = strstr(buf, DEMO_TENANT);
+		if (p != NULL)
+			p[0] = 'A';
+		if (p == NULL || file_write_atomic(copy, buf, len, 0600) < 0)
+			copy[0] = '\0';
 		free(buf);
 	}
-	audit_verify_file(path, 0, NULL, &vr);
-	result(d, "audit_tampered", vr.status == AUDIT_BROKEN, "after a one-byte edit: %s", vr.msg);
+	audit_verify_file(copy, 0, NULL, &vr);
+	result(d, "audit_tampered", copy[0] && vr.status == AUDIT_BROKEN, "a copy with one byte edited: %s", vr.msg);
+}
+
+/* SIGTERM, bounded wait, SIGKILL.  Returns 1 if it exited with status 0. */
+static int
+stop_child(pid_t *pid)
+{
+	int st;
+
+	if (*pid <= 0)
+		return 1;
+	kill(*pid, SIGTERM);
+	st = wait_bounded(*pid, DEMO_STOP_MS);
+	*pid = -1;
+	return st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	/* Keep going past an entry that cannot be removed: the rest still
+	 * goes, and the test checks that nothing is left. */
+	if (remove(path) < 0)
+		fprintf(stderr, "stavily: demo: cannot remove %s: %s\n", path, strerror(errno));
+	return 0;
 }
 
 static void
-demo_pending(struct demo *d)
+demo_shutdown(struct demo *d, int keep)
 {
-	step(d, 7, "Not in this build yet");
-	say(d, "    orchestrator, enrollment and mTLS (issues 4-5), agents, spool and rotation (issue 6):\n"
-	       "    `stavily orchestrator`, `stavily agent` and `stavily ctl` say \"not implemented yet\".\n");
-}
+	int a, o;
 
-/* Remove the demo directory (flat files and one plugins/ subdirectory). */
-static void
-cleanup(const char *dir)
-{
-	static const char *const names[] = { "stavily.yaml", "insecure.yaml", "events.jsonl",
-		"audit.log", "plugins/demo-plugin", "plugins" };
-	char path[160];
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(names); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		if (unlink(path) < 0 && errno == EISDIR)
-			rmdir(path);
-		rmdir(path);
-	}
-	rmdir(dir);
+	step(d, "Shut down (SIGTERM) and remove the temporary directory");
+	a = stop_child(&d->agent_pid);
+	o = stop_child(&d->orch_pid);
+	result(d, "shutdown", a && o, "agent %s, orchestrator %s", a ? "stopped" : "FAILED to stop cleanly",
+	    o ? "stopped" : "FAILED to stop cleanly");
+	if (!keep)
+		nftw(d->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 int
 demo_main(int argc, char **argv)
 {
 	struct demo d = { 0 };
-	struct sandbox_probe pr;
+	char token[256] = "";
 	int keep = 0, i;
 
 	if (cli_wants_help(argc, argv)) {
@@ -452,19 +915,48 @@ demo_main(int argc, char **argv)
 		else
 			return cli_usage_error(usage, "unknown option '%s'", argv[i]);
 	}
+	d.orch_pid = d.agent_pid = -1;
+	{
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;   /* no SA_RESTART: blocking calls return EINTR */
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+	}
 	snprintf(d.dir, sizeof(d.dir), "/tmp/stavily-demo-XXXXXX");
 	if (mkdtemp(d.dir) == NULL) {
 		cli_error("cannot create a temporary directory: %s", strerror(errno));
 		return EXIT_FAIL;
 	}
-	chmod(d.dir, 0755);   /* the plugin runs as an unprivileged uid */
+	/* When started as root the agent's network worker runs as an
+	 * unprivileged uid and must reach its state directory. */
+	chmod(d.dir, 0755);
 	d.report = cJSON_CreateObject();
-	say(&d, "Stavily demo: everything runs in %s on this machine.\n", d.dir);
+	cJSON_AddStringToObject(d.report, "dir", d.dir);
+	say(&d, "Stavily demo: everything runs in %s on this machine (loopback only).\n", d.dir);
 	demo_config(&d);
-	demo_probe(&d, &pr);
-	demo_sandbox(&d, &pr);
-	demo_audit(&d);
-	demo_pending(&d);
+	if (demo_orchestrator(&d) == 0 && demo_tenant(&d, token, sizeof(token)) == 0 &&
+	    demo_plugin_install(&d) == 0 && demo_agent(&d, token) == 0) {
+		demo_jobs(&d);
+		if (!demo_interrupted)
+			demo_rotate(&d);
+		if (!demo_interrupted)
+			demo_security_events(&d);
+	}
+	explicit_bzero(token, sizeof(token));
+	if (d.orch_pid > 0 && !demo_interrupted)
+		demo_audit(&d);
+	if (demo_interrupted) {
+		d.failures++;
+		say(&d, "\ninterrupted: stopping what was started\n");
+		cJSON_AddBoolToObject(d.report, "interrupted", 1);
+	}
+	step(&d, "Sensor agent");
+	say(&d, "    not available in this build yet (issue 6): sensor events are not shown.\n");
+	cJSON_AddStringToObject(d.report, "sensor", "not available in this build yet");
+	demo_shutdown(&d, keep);
 	say(&d, "\n%s: %d step(s) failed\n", d.failures ? "demo FAILED" : "demo done", d.failures);
 	if (d.json) {
 		cJSON_AddNumberToObject(d.report, "failures", d.failures);
@@ -476,18 +968,23 @@ demo_main(int argc, char **argv)
 	cJSON_Delete(d.report);
 	if (keep)
 		fprintf(stderr, "demo directory kept: %s\n", d.dir);
-	else
-		cleanup(d.dir);
 	return d.failures ? EXIT_FAIL : EXIT_OK;
 }
 
 /*
- * The demo's plugin: this binary, started inside the sandbox as
- * `stavily demo-plugin hostile|good`.  Hidden from the command list.
+ * The demo's plugin: this binary, run by the agent's sandbox as
+ * `stavily-demo-plugin` (the manifest's name is the plugin's argv[0]) with
+ * the job's arguments on stdin, or by hand as `stavily demo-plugin MODE`.
+ * Modes: "echo" answers {"echo": ARGS}; "hostile" tries what a compromised
+ * plugin would and reports what the sandbox let through.
+ *
+ * The brief's allowlist grants write but not writev, which musl's stdio uses
+ * to flush: the plugin formats into a buffer and calls write(2) itself.
  */
-/* The brief's allowlist grants write but not writev, which musl's stdio uses
- * to flush: the plugin formats into a buffer and calls write(2) itself. */
-static char plug_out[1024];
+#define DEMO_ARGS_MAX     (32u << 10)   /* the agent's own cap on job arguments */
+
+static char plug_out[DEMO_ARGS_MAX + 1024];
+
 static void PRINTF_LIKE(1, 2)
 plug_say(const char *fmt, ...)
 {
@@ -502,8 +999,14 @@ plug_say(const char *fmt, ...)
 static void
 plug_flush(void)
 {
-	if (write(1, plug_out, strlen(plug_out)) < 0)
-		_exit(3);
+	size_t off = 0, len = strlen(plug_out);
+
+	while (off < len) {
+		ssize_t n = write(1, plug_out + off, len - off);
+		if (n <= 0)
+			_exit(3);
+		off += (size_t)n;
+	}
 	plug_out[0] = '\0';
 }
 
@@ -515,37 +1018,75 @@ try_result(long rc)
 	return errno == EPERM || errno == EACCES ? "denied" : strerror(errno);
 }
 
+static int
+plug_hostile(void)
+{
+	char *sh[] = { (char *)"/bin/sh", (char *)"-c", (char *)"id", NULL };
+	long rc;
+
+	rc = execve("/bin/sh", sh, NULL);
+	plug_say("{\"execve\":\"%s\",", try_result(rc));
+	rc = socket(AF_INET, SOCK_STREAM, 0);
+	plug_say("\"socket\":\"%s\",", try_result(rc));
+	rc = syscall(SYS_fork);
+	if (rc == 0)
+		_exit(0);
+	plug_say("\"fork\":\"%s\",", try_result(rc));
+	rc = open("/etc/shadow", O_RDONLY);
+	plug_say("\"open /etc/shadow\":\"%s\"}\n", try_result(rc));
+	plug_flush();
+	return 0;
+}
+
+static int
+plug_echo(const char *args)
+{
+	plug_say("{\"echo\":%s}\n", args[0] ? args : "null");
+	plug_flush();
+	return 0;
+}
+
+/* Runs the mode the job's arguments name ({"mode":"hostile"}); a plain
+ * substring test, because the agent already checked the arguments are JSON
+ * and the plugin should stay within read/write. */
+static int
+plug_from_stdin(void)
+{
+	static char args[DEMO_ARGS_MAX + 1];
+	size_t len = 0;
+
+	while (len < DEMO_ARGS_MAX) {
+		ssize_t n = read(0, args + len, DEMO_ARGS_MAX - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	args[len] = '\0';
+	while (len > 0 && (args[len - 1] == '\n' || args[len - 1] == ' '))
+		args[--len] = '\0';
+	if (strstr(args, "\"mode\":\"hostile\"") != NULL)
+		return plug_hostile();
+	return plug_echo(args);
+}
+
 int
 demo_plugin_main(int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[1], "hostile") == 0) {
-		char *sh[] = { (char *)"/bin/sh", (char *)"-c", (char *)"id", NULL };
-		long rc;
-
-		rc = execve("/bin/sh", sh, NULL);
-		plug_say("execve: %s; ", try_result(rc));
-		rc = socket(AF_INET, SOCK_STREAM, 0);
-		plug_say("socket: %s; ", try_result(rc));
-		rc = syscall(SYS_fork);
-		if (rc == 0)
-			_exit(0);
-		plug_say("fork: %s; ", try_result(rc));
-		rc = open("/etc/shadow", O_RDONLY);
-		plug_say("open /etc/shadow: %s\n", try_result(rc));
-		plug_flush();
-		return 0;
-	}
-	if (argc >= 2 && strcmp(argv[1], "good") == 0) {
-		/* No unlink: the brief's allowlist does not grant it; the demo
-		 * removes the file afterwards. */
-		int fd = open(DEMO_PLUGIN_FILE, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int ok = fd >= 0 && write(fd, "hello\n", 6) == 6;
-		if (fd >= 0)
-			close(fd);
-		plug_say("{\"wrote_tmp\":%s}\n", ok ? "true" : "false");
-		plug_flush();
-		return ok ? 0 : 1;
-	}
-	fputs("usage: stavily demo-plugin hostile|good\n", stderr);
+	if (argc >= 2 && strcmp(argv[1], "hostile") == 0)
+		return plug_hostile();
+	if (argc >= 2 && strcmp(argv[1], "echo") == 0)
+		return plug_from_stdin();
+	fputs("usage: stavily demo-plugin hostile|echo\n", stderr);
 	return EXIT_USAGE;
+}
+
+/* The agent starts a plugin with argv = { manifest name }, and main() only
+ * dispatches on argv[1]; so the demo plugin is recognised by its name
+ * (musl sets program_invocation_short_name before constructors run) and
+ * runs before main.  No other name is affected. */
+static void __attribute__((constructor))
+demo_plugin_by_name(void)
+{
+	if (strcmp(program_invocation_short_name, DEMO_PLUGIN_NAME) == 0)
+		_exit(plug_from_stdin());
 }

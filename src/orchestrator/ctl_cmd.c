@@ -393,10 +393,16 @@ static int agent_cmd(const struct ctl *c, int argc, char **argv)
 	st = run(c, "GET", "/v1/admin/agents", NULL, &body);
 	if (st == EXIT_OK && !c->json) {
 		const cJSON *e;
-		printf("%-20s %-24s %-20s %-8s %s\n", "TENANT", "AGENT", "CERT_EXPIRES", "STATE", "SERIAL");
+		char seen[TIMEFMT_RFC3339_LEN];
+		printf("%-20s %-24s %-20s %-20s %-8s %s\n", "TENANT", "AGENT", "LAST_SEEN", "CERT_EXPIRES",
+		    "STATE", "SERIAL");
 		cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(body, "agents")) {
 			when(jnum(e, "not_after"), t);
-			printf("%-20s %-24s %-20s %-8s %s\n", jstr(e, "tenant"), jstr(e, "agent_id"), t,
+			if (jnum(e, "last_seen") > 0)
+				when(jnum(e, "last_seen"), seen);
+			else
+				snprintf(seen, sizeof(seen), "never");
+			printf("%-20s %-24s %-20s %-20s %-8s %s\n", jstr(e, "tenant"), jstr(e, "agent_id"), seen, t,
 			    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "revoked")) ? "revoked" :
 			    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "quarantined")) ? "quarant." : "active",
 			    jstr(e, "serial"));

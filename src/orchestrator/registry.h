@@ -91,6 +91,10 @@ struct registry_agent {
 	int revoked;                              /* 0 or 1 */
 	int64_t revoked_at;
 	int quarantined;                          /* 0 or 1 */
+	/* last accepted heartbeat (Unix seconds), 0 if none since this process
+	 * started: kept in memory only, because journaling every heartbeat
+	 * would cost an fsync per agent per interval for a monitoring hint */
+	int64_t last_seen;
 	struct registry_command cmds[REGISTRY_MAX_COMMANDS];  /* oldest first */
 	size_t n_cmds;
 };

@@ -663,6 +663,8 @@ static cJSON *agent_obj_full(const struct registry_tenant *t, const struct regis
 	cJSON *e = agent_obj(t, g), *c = cJSON_CreateArray();
 
 	cJSON_AddBoolToObject(e, "quarantined", g->quarantined);
+	/* 0: no heartbeat since the orchestrator started */
+	cJSON_AddNumberToObject(e, "last_seen", (double)g->last_seen);
 	for (size_t i = 0; c && i < g->n_cmds; i++) {
 		cJSON *x = cJSON_CreateObject();
 		cJSON_AddStringToObject(x, "id", g->cmds[i].id);
@@ -1512,6 +1514,8 @@ static void h_heartbeat(struct http_ctx *ctx, struct http_reply *rep)
 			return;
 		}
 	}
+	if (!a->revoked)
+		a->last_seen = now;
 	issued = a->renewed ? a->renewed : a->enrolled;
 	res = cJSON_CreateObject();
 	cJSON_AddStringToObject(res, "agent_id", a->id);

@@ -1,25 +1,51 @@
-# `stavily demo`: every step it shows must really succeed, as root and
-# unprivileged, and it must leave nothing behind.
+# `stavily demo`: the whole flow (orchestrator, tenant and token, action agent,
+# job, hostile plugin, security events, rotation, audit chain) must really
+# succeed, as root and unprivileged, and leave nothing behind: no files in
+# /tmp, no processes.
 . "$(dirname "$0")/lib.sh"
 
 for who in root nobody; do
     if [ $who = root ]; then run=""; else run=as_nobody; fi
-    before=$(ls -d /tmp/stavily-demo-* 2>/dev/null | wc -l)
-    $run "$STAVILY" demo --json >"$TMP/demo.$who.json" 2>"$TMP/demo.$who.err"
+    t0=$(date +%s)
+    $run timeout 60 "$STAVILY" demo --json >"$TMP/demo.$who.json" 2>"$TMP/demo.$who.err"
     rc=$?
+    t1=$(date +%s)
     if [ $rc = 0 ]; then ok "demo exits 0 ($who)"; else fail "demo exits 0 ($who)" "rc=$rc $(head -c 600 "$TMP/demo.$who.err")"; fi
-    check "demo --json: every step ok ($who)" python3 - "$TMP/demo.$who.json" <<'PY'
+    if [ $((t1 - t0)) -le 20 ]; then ok "demo takes at most 20 s ($who)"; else fail "demo takes at most 20 s ($who)" "$((t1 - t0)) s"; fi
+    check "demo --json: every step ok ($who)" python3 - "$TMP/demo.$who.json" "$who" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
+who = sys.argv[2]
 assert d["failures"] == 0, d
-for k in ("config_brief", "config_insecure", "sandbox_hostile", "sandbox_good", "audit_intact", "audit_tampered"):
-    assert d[k]["ok"], (k, d[k])
-assert d["hostile_result"]["violations"] >= 3, d["hostile_result"]
-assert d["probe"]["seccomp"] is True
+steps = ("config_brief", "config_insecure", "orchestrator_init", "orchestrator_run", "tenant_token",
+         "plugin_install", "agent_register", "agent_run", "job_result", "hostile_blocked", "rotation",
+         "security_events", "audit_intact", "audit_tampered", "shutdown")
+for k in steps:
+    assert d[k]["ok"] is True, (k, d[k])
+bad = [k for k, v in d.items() if isinstance(v, dict) and "ok" in v and v["ok"] is not True]
+assert not bad, bad
+# the worker never runs as root; unprivileged, the spawner is not root either
+assert d["agent_run"]["worker_uid"] == 65534, d["agent_run"]
+assert d["agent_run"]["spawner_uid"] == (0 if who == "root" else 65534), d["agent_run"]
+r = d["job"]["result"]
+assert r["status"] == "succeeded" and r["stdout"] == {"echo": {"mode": "echo", "hello": "world"}}, r
+h = d["hostile_job"]["result"]
+assert h["violations"] >= 3 and h["stdout"]["execve"] == "denied" and "ALLOWED" not in json.dumps(h["stdout"]), h
+assert d["rotation"]["old_serial"] != d["rotation"]["new_serial"], d["rotation"]
+assert "sensor" in d
 PY
-    after=$(ls -d /tmp/stavily-demo-* 2>/dev/null | wc -l)
-    if [ "$before" = "$after" ]; then ok "demo cleans up ($who)"; else fail "demo cleans up ($who)" "$before -> $after"; fi
+    dir=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("dir",""))' "$TMP/demo.$who.json" 2>/dev/null)
+    # (its own directory only: other demos may run on this machine meanwhile)
+    case "$dir" in /tmp/stavily-demo-??????) good=1 ;; *) good=0 ;; esac
+    if [ $good = 1 ] && [ ! -e "$dir" ]; then ok "demo removes its directory ($who)"
+    else fail "demo removes its directory ($who)" "dir=$dir"; fi
+    if [ -n "$dir" ] && ! pgrep -f "$dir" >/dev/null; then ok "demo leaves no process behind ($who)"
+    else fail "demo leaves no process behind ($who)" "$(pgrep -af "${dir:-none}")"; fi
 done
-"$STAVILY" demo >"$TMP/demo.txt" 2>&1
-check_grep "human output shows the blocked exec" 'execve: denied' "$TMP/demo.txt"
+timeout 60 "$STAVILY" demo >"$TMP/demo.txt" 2>&1
+check_grep "human output: numbered steps" '^\[13\] Shut down' "$TMP/demo.txt"
+check_grep "human output shows the blocked exec" '"execve":"denied"' "$TMP/demo.txt"
 check_grep "human output shows the event" '"event":"blocked_syscall_attempt"' "$TMP/demo.txt"
+check_grep "human output shows the new serial" 'new serial   [0-9a-f]' "$TMP/demo.txt"
+check_grep "human output says the sensor agent is not available" 'Sensor agent' "$TMP/demo.txt"
+check_grep "human output: demo done" '^demo done: 0 step' "$TMP/demo.txt"

@@ -1,0 +1,286 @@
+#!/usr/bin/env python3
+"""agent_delivery.py: delivery that loses nothing (DESIGN section 5), black-box.
+
+A sensor plugin prints 10,000 events while the orchestrator is down; the
+agent spools them.  Then, several times during delivery, kill -9 of the
+orchestrator and kill -9 of the agent (spawner and worker): in the end
+exactly 10,000 events are stored (dedup by the spool id).  Every wait is
+bounded; every process is killed at the end whatever happens.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import tempfile
+import time
+
+STAVILY = os.environ["STAVILY"]
+TMP = tempfile.mkdtemp(prefix="stavily-agentdeliv.")
+ORCH = os.path.join(TMP, "orch")
+OEVENTS = os.path.join(TMP, "orch-events.log")
+failures = 0
+server = None
+
+
+def ok(name):
+    print("ok - " + name, flush=True)
+
+
+def fail(name, why=""):
+    global failures
+    failures += 1
+    print("FAIL - " + name, flush=True)
+    if why:
+        print("  " + str(why)[:800], flush=True)
+
+
+def check(name, cond, why=""):
+    if cond:
+        ok(name)
+    else:
+        fail(name, why)
+
+
+def run(*args, env=None):
+    e = dict(os.environ)
+    e.pop("STAVILY_INSTALLATION_TOKEN", None)
+    if env:
+        e.update(env)
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=60, env=e)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_for(pred, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+EPORT, APORT = free_port(), free_port()
+CONF = os.path.join(ORCH, "orchestrator.yaml")
+SOCK = os.path.join(ORCH, "admin.sock")
+
+
+def start():
+    global server
+    errf = open(os.path.join(TMP, "server.stderr"), "a")
+    server = subprocess.Popen([STAVILY, "orchestrator", "run", "-c", CONF,
+                               "--set", "orchestrator.listen_enroll=127.0.0.1:%d" % EPORT,
+                               "--set", "orchestrator.listen_agent=127.0.0.1:%d" % APORT,
+                               "--set", "logging.file=" + OEVENTS], stdout=errf, stderr=errf)
+
+    def up():
+        try:
+            socket.create_connection(("127.0.0.1", APORT), timeout=0.5).close()
+            socket.create_connection(("127.0.0.1", EPORT), timeout=0.5).close()
+            return os.path.exists(SOCK)
+        except OSError:
+            return False
+    return wait_for(up)
+
+
+def ctl_json(*args):
+    r = run(STAVILY, "ctl", "-S", SOCK, "--json", *args)
+    if r.returncode != 0:
+        raise RuntimeError("ctl %s: %s" % (args, r.stderr))
+    return json.loads(r.stdout)
+
+
+def agent_conf(name, pins, server_name="localhost", extra=""):
+    d = os.path.join(TMP, name)
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, "agent.yaml")
+    with open(path, "w") as f:
+        f.write("agent:\n  type: sensor\n  id: %s\n  tenant: acme\n  state_dir: %s\n"
+                "  plugins_dir: %s\n  enroll_url: https://127.0.0.1:%d\n"
+                "  orchestrator_url: https://127.0.0.1:%d\n  server_name: %s\n"
+                "  heartbeat_interval: 30s\n%s%s"
+                "logging:\n  file: %s\n" % (
+                    name, os.path.join(d, "state"), TMP, EPORT, APORT, server_name,
+                    ("  ca_pins: [%s]\n" % ", ".join(pins)) if pins else "", extra,
+                    os.path.join(d, "events.log")))
+    return path, d
+
+
+def agent_events(d, name=None):
+    evs = []
+    for fn in ("events.log.1", "events.log"):   # .1: before a SIGHUP rotation
+        try:
+            with open(os.path.join(d, fn)) as f:
+                evs += [json.loads(l) for l in f if l.strip()]
+        except FileNotFoundError:
+            pass
+    return [e for e in evs if name is None or e.get("event") == name]
+
+
+def all_text(paths):
+    out = ""
+    for p in paths:
+        try:
+            with open(p, errors="replace") as f:
+                out += f.read()
+        except FileNotFoundError:
+            pass
+    return out
+
+
+
+def proc_status(pid):
+    out = {}
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                out[k] = v.strip()
+    except OSError:
+        pass
+    return out
+
+
+def children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def start_agent(conf, d, env=None):
+    e = dict(os.environ)
+    e.pop("STAVILY_INSTALLATION_TOKEN", None)
+    if env:
+        e.update(env)
+    errf = open(os.path.join(d, "run.stderr"), "a")
+    return subprocess.Popen([STAVILY, "agent", "run", "-c", conf], stdout=errf, stderr=errf, env=e,
+                            start_new_session=True)
+
+
+def stop_proc(p):
+    """kill -9 of the whole process group (spawner, worker, plugins)."""
+    if p is None:
+        return
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    try:
+        p.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+
+
+import hashlib
+import random
+agents = []
+T0 = time.monotonic()
+try:
+    r = run(STAVILY, "orchestrator", "init", "-d", ORCH, "--name", "localhost", "--san", "127.0.0.1")
+    pin = r.stdout.strip()
+    check("orchestrator init", r.returncode == 0, r.stderr)
+    check("orchestrator up", start())
+    ctl_json("tenant", "add", "acme")
+    token = ctl_json("token", "create", "--tenant", "acme", "--uses", "1")["token"]
+    tokf = os.path.join(TMP, "token")
+    with open(tokf, "w") as f:
+        f.write(token)
+    os.chmod(TMP, 0o755)   # the worker (uid 65534) must reach its state directory
+    plugdir = os.path.join(TMP, "plugins")
+    os.makedirs(plugdir, mode=0o755, exist_ok=True)
+    N = 10000
+    pname = "ev%dx1" % N
+    exe = os.path.join(plugdir, pname)
+    shutil.copy(os.path.join(os.environ["PLUGINS"], "agent_events"), exe)
+    os.chmod(exe, 0o755)
+    manifest = os.path.join(plugdir, pname + ".json")
+    with open(manifest, "w") as f:
+        json.dump({"name": pname, "version": "1.0", "type": "sensor", "executable": pname,
+                   "sha256": hashlib.sha256(open(exe, "rb").read()).hexdigest()}, f)
+    conf, d = agent_conf("d1", [pin])
+    conf_text = open(conf).read().replace("  plugins_dir: %s\n" % TMP, "  plugins_dir: %s\n" % plugdir, 1)
+    with open(conf, "w") as f:
+        f.write(conf_text)
+    r = run(STAVILY, "agent", "register", "-c", conf, "--token-file", tokf)
+    check("sensor agent registered", r.returncode == 0, r.stderr)
+
+    def stored_ns():
+        try:
+            evs = ctl_json("events", "query", "--tenant", "acme", "--event", "sensor_test",
+                           "--limit", "100000").get("events", [])
+        except RuntimeError:
+            return None
+        return [e.get("n") for e in evs]
+
+    # The orchestrator is down while the sensor runs: the agent spools the
+    # 10,000 events (the run is over once it reported its one invalid line).
+    stop_proc(server)
+    server = None
+    a = start_agent(conf, d)
+    agents.append(a)
+    check("sensor run spooled while the orchestrator is down",
+          wait_for(lambda: agent_events(d, "sensor_output_invalid"), 20), agent_events(d)[-3:])
+    os.unlink(manifest)   # a restarted agent must not run the sensor again
+
+    # kill -9 of the orchestrator and of the agent, several times, while delivering
+    rng = random.Random(6)
+    progress = []
+    kills = {"orchestrator": 0, "agent": 0}
+    for cycle in range(4):
+        if not start():
+            fail("orchestrator restarts (cycle %d)" % cycle)
+            break
+        time.sleep(rng.uniform(0.05, 0.3))
+        if cycle % 2 == 0:
+            stop_proc(a)
+            kills["agent"] += 1
+            a = start_agent(conf, d)
+            agents.append(a)
+            time.sleep(rng.uniform(0.05, 0.3))
+        ns = stored_ns()
+        progress.append(len(ns) if ns is not None else None)
+        stop_proc(server)
+        server = None
+        kills["orchestrator"] += 1
+        if cycle % 2 == 1:
+            stop_proc(a)
+            kills["agent"] += 1
+            a = start_agent(conf, d)
+            agents.append(a)
+    print("  # stored after each cycle: %s; kills: %s" % (progress, kills), flush=True)
+    check("orchestrator restarts after the last kill", start())
+    wait_for(lambda: len(stored_ns() or []) >= N, 40)
+    time.sleep(1.0)   # a late duplicate would show now
+    ns = stored_ns() or []
+    check("kill -9 of the orchestrator (%d x) and of the agent (%d x) during delivery: exactly %d stored"
+          % (kills["orchestrator"], kills["agent"], N), len(ns) == N and sorted(ns) == list(range(N)),
+          (len(ns), len(set(ns)), progress))
+    check("delivery proof bounded (< 60 s)", time.monotonic() - T0 < 60, time.monotonic() - T0)
+except Exception as e:   # noqa: BLE001 - any crash is a failure of the test
+    fail("agent_delivery crashed", repr(e))
+finally:
+    for p in agents:
+        stop_proc(p)
+    if server:
+        stop_proc(server)
+    if failures == 0:
+        shutil.rmtree(TMP, ignore_errors=True)
+    else:
+        print("  kept " + TMP, flush=True)
+
+print("agent_delivery: %d failure(s)" % failures)
+raise SystemExit(1 if failures else 0)

@@ -1,0 +1,276 @@
+#!/usr/bin/env python3
+"""agent_spoolfull.py: a full disk under the agent's spool, black-box.
+
+The agent runs in its own mount namespace (unshare -m) with its state
+directory on a 2 MiB tmpfs; a sensor plugin prints 50 events per second.
+The test fills the tmpfs through /proc/PID/root: the lost events are
+reported (spool_overflow with the errno), the agent keeps running, and
+delivery recovers once the space returns.  Bounded waits; everything is
+killed at the end.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import tempfile
+import time
+
+STAVILY = os.environ["STAVILY"]
+TMP = tempfile.mkdtemp(prefix="stavily-agentfull.")
+ORCH = os.path.join(TMP, "orch")
+OEVENTS = os.path.join(TMP, "orch-events.log")
+failures = 0
+server = None
+
+
+def ok(name):
+    print("ok - " + name, flush=True)
+
+
+def fail(name, why=""):
+    global failures
+    failures += 1
+    print("FAIL - " + name, flush=True)
+    if why:
+        print("  " + str(why)[:800], flush=True)
+
+
+def check(name, cond, why=""):
+    if cond:
+        ok(name)
+    else:
+        fail(name, why)
+
+
+def run(*args, env=None):
+    e = dict(os.environ)
+    e.pop("STAVILY_INSTALLATION_TOKEN", None)
+    if env:
+        e.update(env)
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=60, env=e)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_for(pred, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+EPORT, APORT = free_port(), free_port()
+CONF = os.path.join(ORCH, "orchestrator.yaml")
+SOCK = os.path.join(ORCH, "admin.sock")
+
+
+def start():
+    global server
+    errf = open(os.path.join(TMP, "server.stderr"), "a")
+    server = subprocess.Popen([STAVILY, "orchestrator", "run", "-c", CONF,
+                               "--set", "orchestrator.listen_enroll=127.0.0.1:%d" % EPORT,
+                               "--set", "orchestrator.listen_agent=127.0.0.1:%d" % APORT,
+                               "--set", "logging.file=" + OEVENTS], stdout=errf, stderr=errf)
+
+    def up():
+        try:
+            socket.create_connection(("127.0.0.1", APORT), timeout=0.5).close()
+            socket.create_connection(("127.0.0.1", EPORT), timeout=0.5).close()
+            return os.path.exists(SOCK)
+        except OSError:
+            return False
+    return wait_for(up)
+
+
+def ctl_json(*args):
+    r = run(STAVILY, "ctl", "-S", SOCK, "--json", *args)
+    if r.returncode != 0:
+        raise RuntimeError("ctl %s: %s" % (args, r.stderr))
+    return json.loads(r.stdout)
+
+
+def agent_conf(name, pins, server_name="localhost", extra=""):
+    d = os.path.join(TMP, name)
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, "agent.yaml")
+    with open(path, "w") as f:
+        f.write("agent:\n  type: sensor\n  id: %s\n  tenant: acme\n  state_dir: %s\n"
+                "  plugins_dir: %s\n  enroll_url: https://127.0.0.1:%d\n"
+                "  orchestrator_url: https://127.0.0.1:%d\n  server_name: %s\n"
+                "  heartbeat_interval: 1s\n%s%s"
+                "logging:\n  file: %s\n" % (
+                    name, os.path.join(d, "state"), TMP, EPORT, APORT, server_name,
+                    ("  ca_pins: [%s]\n" % ", ".join(pins)) if pins else "", extra,
+                    os.path.join(d, "events.log")))
+    return path, d
+
+
+def agent_events(d, name=None):
+    evs = []
+    for fn in ("events.log.1", "events.log"):   # .1: before a SIGHUP rotation
+        try:
+            with open(os.path.join(d, fn)) as f:
+                evs += [json.loads(l) for l in f if l.strip()]
+        except FileNotFoundError:
+            pass
+    return [e for e in evs if name is None or e.get("event") == name]
+
+
+def all_text(paths):
+    out = ""
+    for p in paths:
+        try:
+            with open(p, errors="replace") as f:
+                out += f.read()
+        except FileNotFoundError:
+            pass
+    return out
+
+
+
+def proc_status(pid):
+    out = {}
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                out[k] = v.strip()
+    except OSError:
+        pass
+    return out
+
+
+def children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def start_agent_tmpfs(conf, d, state, saved, size):
+    """The agent in its own mount namespace, its state dir a small tmpfs
+    holding a copy of the registered identity."""
+    e = dict(os.environ)
+    e.pop("STAVILY_INSTALLATION_TOKEN", None)
+    errf = open(os.path.join(d, "run.stderr"), "a")
+    script = ('mount -t tmpfs -o size=%s,mode=0700 stavily-spool "$1" && cp -a "$2"/. "$1"/ && '
+              'exec "$3" agent run -c "$4"' % size)
+    return subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh",
+                             state, saved, STAVILY, conf], stdout=errf, stderr=errf, env=e,
+                            start_new_session=True)
+
+
+def stop_proc(p):
+    """kill -9 of the whole process group (spawner, worker, plugins)."""
+    if p is None:
+        return
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    try:
+        p.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+
+
+
+import hashlib
+agents = []
+try:
+    r = run(STAVILY, "orchestrator", "init", "-d", ORCH, "--name", "localhost", "--san", "127.0.0.1")
+    pin = r.stdout.strip()
+    check("orchestrator init", r.returncode == 0, r.stderr)
+    check("orchestrator up", start())
+    ctl_json("tenant", "add", "acme")
+    token = ctl_json("token", "create", "--tenant", "acme", "--uses", "1")["token"]
+    tokf = os.path.join(TMP, "token")
+    with open(tokf, "w") as f:
+        f.write(token)
+    os.chmod(TMP, 0o755)   # the worker (uid 65534) must reach its state directory
+    plugdir = os.path.join(TMP, "plugins")
+    os.makedirs(plugdir, mode=0o755, exist_ok=True)
+    pname = "ev50x0"
+    exe = os.path.join(plugdir, pname)
+    shutil.copy(os.path.join(os.environ["PLUGINS"], "agent_events"), exe)
+    os.chmod(exe, 0o755)
+    with open(os.path.join(plugdir, pname + ".json"), "w") as f:
+        json.dump({"name": pname, "version": "1.0", "type": "sensor", "executable": pname,
+                   "sha256": hashlib.sha256(open(exe, "rb").read()).hexdigest()}, f)
+    conf, d = agent_conf("f1", [pin])
+    conf_text = open(conf).read().replace("  plugins_dir: %s\n" % TMP, "  plugins_dir: %s\n" % plugdir, 1)
+    with open(conf, "w") as f:
+        f.write(conf_text)
+    r = run(STAVILY, "agent", "register", "-c", conf, "--token-file", tokf)
+    check("sensor agent registered", r.returncode == 0, r.stderr)
+    state = os.path.join(d, "state")
+    saved = os.path.join(d, "state.saved")
+    shutil.copytree(state, saved, symlinks=True)
+
+    def stored(name):
+        try:
+            return ctl_json("events", "query", "--tenant", "acme", "--event", name,
+                            "--limit", "100000").get("events", [])
+        except RuntimeError:
+            return []
+
+    a = start_agent_tmpfs(conf, d, state, saved, "2m")
+    agents.append(a)
+    check("agent runs with its state dir on a 2 MiB tmpfs",
+          wait_for(lambda: len(stored("sensor_test")) >= 50, 20), open(os.path.join(d, "run.stderr")).read()[-500:])
+    # the agent's view of its state dir, from outside its mount namespace
+    kids = children(a.pid)
+    inner = "/proc/%d/root%s" % (a.pid, state)
+    check("the tmpfs is mounted in the agent's namespace only",
+          os.path.exists(os.path.join(inner, "identity.pem")) and not os.path.ismount(state), inner)
+    filler = os.path.join(inner, "filler")
+    with open(filler, "wb") as f:
+        chunk = b"\0" * 65536
+        for _ in range(64):    # bounded: 4 MiB > the tmpfs
+            try:
+                f.write(chunk)
+                f.flush()
+            except OSError:
+                break
+    before = len(stored("sensor_test"))
+    ok_full = wait_for(lambda: any(e["details"].get("sensor_not_spooled", 0) > 0
+                                   for e in agent_events(d, "spool_overflow")), 15)
+    check("disk full under the spool: spool_overflow reported (sensor_not_spooled, the errno)",
+          ok_full and any("space" in e["details"].get("error", "") for e in agent_events(d, "spool_overflow")),
+          agent_events(d)[-5:])
+    check("agent keeps running while the disk is full", a.poll() is None)
+    os.unlink(filler)
+    mid = len(stored("sensor_test"))
+    check("delivery recovers when space returns",
+          wait_for(lambda: len(stored("sensor_test")) >= mid + 100, 20), (before, mid, len(stored("sensor_test"))))
+    check("the overflow report reaches the orchestrator once space returns",
+          wait_for(lambda: stored("spool_overflow"), 25), agent_events(d)[-5:])
+except Exception as e:   # noqa: BLE001 - any crash is a failure of the test
+    fail("agent_spoolfull crashed", repr(e))
+finally:
+    for p in agents:
+        stop_proc(p)
+    if server:
+        stop_proc(server)
+    if failures == 0:
+        shutil.rmtree(TMP, ignore_errors=True)
+    else:
+        print("  kept " + TMP, flush=True)
+
+print("agent_spoolfull: %d failure(s)" % failures)
+raise SystemExit(1 if failures else 0)
