@@ -177,3 +177,4 @@ distclean:
 	rm -rf $(BUILD)
 
 -include $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d)
+include image/image.mk
