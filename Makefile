@@ -178,3 +178,4 @@ distclean:
 
 -include $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d)
 include image/image.mk
+include release/release.mk
