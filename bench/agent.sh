@@ -11,7 +11,8 @@
 #   BUILD=build bench/agent.sh        (what `make bench` runs)
 #
 # Environment: BUILD (default build), BENCH_JOBS (round trips, default 100),
-# BENCH_EVENTS (sensor events, default 50000).
+# BENCH_EVENTS (sensor events, default 20000 = one
+# plugin's rate-limit burst: more would be dropped as event_rate by design).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-build}
@@ -26,7 +27,7 @@ import hashlib, json, os, shutil, signal, socket, subprocess, tempfile, time
 
 STAVILY, PLUGINS = os.environ["STAVILY"], os.environ["PLUGINS"]
 JOBS = int(os.environ.get("BENCH_JOBS", "100"))
-EVENTS = int(os.environ.get("BENCH_EVENTS", "50000"))
+EVENTS = int(os.environ.get("BENCH_EVENTS", "20000"))
 TMP = tempfile.mkdtemp(prefix="stavily-bench-agent.")
 ORCH = os.path.join(TMP, "orch")
 SOCK = os.path.join(ORCH, "admin.sock")

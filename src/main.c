@@ -62,10 +62,26 @@ lookup(const char *name)
 	return NULL;
 }
 
+/* Multi-call names: the demo installs this binary as its sample plugin, and
+ * the agent starts a plugin with argv[0] = the manifest's name. */
+static const struct command *
+lookup_by_name(const char *argv0)
+{
+	const char *base = strrchr(argv0, '/');
+
+	base = base ? base + 1 : argv0;
+	if (strcmp(base, "stavily-demo-plugin") == 0)
+		return lookup("demo-plugin");
+	return NULL;
+}
+
 int
 main(int argc, char **argv)
 {
 	const struct command *c;
+
+	if (argc >= 1 && (c = lookup_by_name(argv[0])) != NULL)
+		return c->fn(argc, argv);
 
 	if (argc < 2) {
 		usage(stderr);

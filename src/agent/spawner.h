@@ -24,6 +24,9 @@
  * "version", "stdout" (the JSON value the plugin printed, or a string with
  * "stdout_valid_json": false) and "stderr" (array of lines); outputs that
  * would not fit in one message are replaced by {"truncated": true}.
+ * Sensor spawners (type MANIFEST_SENSOR) send a run's stdout raw in
+ * JOB_OUTPUT chunks (stream stdout, up to 64 MiB) before JOB_DONE, whose
+ * "stdout" is then null and "stdout_bytes" the size sent.
  */
 #ifndef STAVILY_AGENT_SPAWNER_H
 #define STAVILY_AGENT_SPAWNER_H

@@ -1072,21 +1072,14 @@ plug_from_stdin(void)
 int
 demo_plugin_main(int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[1], "hostile") == 0)
+	/* Started by the agent as a plugin: argv = { manifest name } (main.c
+	 * dispatches on that name), the job's arguments on stdin. */
+	if (argc < 2)
+		return plug_from_stdin();
+	if (strcmp(argv[1], "hostile") == 0)
 		return plug_hostile();
-	if (argc >= 2 && strcmp(argv[1], "echo") == 0)
+	if (strcmp(argv[1], "echo") == 0)
 		return plug_from_stdin();
 	fputs("usage: stavily demo-plugin hostile|echo\n", stderr);
 	return EXIT_USAGE;
-}
-
-/* The agent starts a plugin with argv = { manifest name }, and main() only
- * dispatches on argv[1]; so the demo plugin is recognised by its name
- * (musl sets program_invocation_short_name before constructors run) and
- * runs before main.  No other name is affected. */
-static void __attribute__((constructor))
-demo_plugin_by_name(void)
-{
-	if (strcmp(program_invocation_short_name, DEMO_PLUGIN_NAME) == 0)
-		_exit(plug_from_stdin());
 }
