@@ -199,7 +199,7 @@ try:
     if lat:
         p50 = lat[len(lat) // 2]
         p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
-        rows.append(("job round trip p50 / p99 (%d jobs, ctl job submit --wait: polls every 200 ms)"
+        rows.append(("job round trip p50 / p99 (%d jobs, ctl job submit --wait)"
                      % len(lat), "%.1f / %.1f ms" % (p50, p99), "p50 <= 5 ms"))
     else:
         rows.append(("job round trip", "no job succeeded", "p50 <= 5 ms"))
