@@ -192,8 +192,8 @@ sandbox_landlock_restrict(int ruleset_fd, unsigned flags)
 	return syscall(SYS_landlock_restrict_self, ruleset_fd, flags) == 0 ? 0 : -errno;
 }
 
-static bool
-under(const char *path, const char *dir)
+bool
+sandbox_path_under(const char *path, const char *dir)
 {
 	size_t n = strlen(dir);
 
@@ -214,7 +214,7 @@ sandbox_landlock_path_allowed(const struct sandbox_policy *p, const char *progra
 		if (strcmp(path, implicit_dev[i].path) == 0 && (implicit_dev[i].write || !write))
 			return true;
 	for (i = 0; i < p->n_fs; i++)
-		if (under(path, p->fs[i].path) && (p->fs[i].write || !write))
+		if (sandbox_path_under(path, p->fs[i].path) && (p->fs[i].write || !write))
 			return true;
 	return false;
 }

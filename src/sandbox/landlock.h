@@ -56,4 +56,8 @@ int sandbox_landlock_restrict(int ruleset_fd, unsigned flags);
 bool sandbox_landlock_path_allowed(const struct sandbox_policy *p, const char *program,
     const char *path, bool write);
 
+/* True if `path` is `dir` or lies below it (component-wise: "/tmpx" is not
+ * under "/tmp"; everything is under "/").  Both must be normalised. */
+bool sandbox_path_under(const char *path, const char *dir);
+
 #endif

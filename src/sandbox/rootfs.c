@@ -1,5 +1,6 @@
 /* see rootfs.h */
 #include "sandbox/rootfs.h"
+#include "sandbox/landlock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -126,16 +127,6 @@ locked_flags(const char *path)
 	return f;
 }
 
-static bool
-under(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-
-	if (strcmp(dir, "/") == 0)
-		return true;
-	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
-}
-
 static int
 add_bind(struct bind *b, size_t *n, const char *path, bool ro)
 {
@@ -189,11 +180,11 @@ hidden_by_tmp(const struct sandbox_policy *p, bool private_tmp, const char *path
 {
 	size_t i;
 
-	if (!private_tmp || !under(path, ROOTFS_TMP))
+	if (!private_tmp || !sandbox_path_under(path, ROOTFS_TMP))
 		return false;
 	for (i = 0; i < p->n_fs; i++)
-		if (strcmp(p->fs[i].path, ROOTFS_TMP) != 0 && under(p->fs[i].path, ROOTFS_TMP) &&
-		    under(path, p->fs[i].path))
+		if (strcmp(p->fs[i].path, ROOTFS_TMP) != 0 && sandbox_path_under(p->fs[i].path, ROOTFS_TMP) &&
+		    sandbox_path_under(path, p->fs[i].path))
 			return false;
 	return true;
 }
@@ -243,7 +234,7 @@ sandbox_rootfs_plan(const struct sandbox_policy *p, const char *program, const c
 		/* The program is visible if an entry that is not a symlink
 		 * holds its real path, and the private /tmp does not cover it. */
 		if (realpath(p->fs[i].path, real) != NULL && strcmp(real, p->fs[i].path) == 0 &&
-		    under(program, real) && !hidden_by_tmp(p, private_tmp, program))
+		    sandbox_path_under(program, real) && !hidden_by_tmp(p, private_tmp, program))
 			prog_visible = true;
 	}
 	for (i = 0; i < ARRAY_SIZE(devices); i++)
@@ -271,7 +262,7 @@ sandbox_rootfs_plan(const struct sandbox_policy *p, const char *program, const c
 		goto fail;
 	if (cwd != NULL)
 		for (i = 0; i < nb; i++)
-			if (b[i].dir && !b[i].tmpfs && under(cwd, b[i].dst) &&
+			if (b[i].dir && !b[i].tmpfs && sandbox_path_under(cwd, b[i].dst) &&
 			    !hidden_by_tmp(p, private_tmp, cwd)) {
 				snprintf(rf->cwd, sizeof(rf->cwd), "%s", cwd);
 				break;

@@ -191,6 +191,17 @@ test_path_allowed(void)
 	sandbox_policy_free(&p);
 }
 
+static void
+test_path_under(void)
+{
+	CHECK(sandbox_path_under("/tmp", "/tmp"));
+	CHECK(sandbox_path_under("/tmp/a/b", "/tmp"));
+	CHECK(!sandbox_path_under("/tmpx", "/tmp"));
+	CHECK(!sandbox_path_under("/tm", "/tmp"));
+	CHECK(sandbox_path_under("/etc/passwd", "/"));
+	CHECK(!sandbox_path_under("/var/log", "/var/log/stavily"));
+}
+
 /* The built-in default policy is the configuration schema's default
  * sandbox section: the two must never drift apart. */
 static void
@@ -243,6 +254,7 @@ main(void)
 {
 	RUN(test_defaults);
 	RUN(test_defaults_match_schema);
+	RUN(test_path_under);
 	RUN(test_sizes_durations);
 	RUN(test_set);
 	RUN(test_from_config);
