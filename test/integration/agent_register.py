@@ -22,6 +22,7 @@ import stat
 import subprocess
 import tempfile
 import time
+from lib_agent import run, free_port, wait_for, all_text  # noqa: F401
 
 STAVILY = os.environ["STAVILY"]
 TMP = tempfile.mkdtemp(prefix="stavily-agentreg.")
@@ -48,31 +49,6 @@ def check(name, cond, why=""):
         ok(name)
     else:
         fail(name, why)
-
-
-def run(*args, env=None):
-    e = dict(os.environ)
-    e.pop("STAVILY_INSTALLATION_TOKEN", None)
-    if env:
-        e.update(env)
-    return subprocess.run(list(args), capture_output=True, text=True, timeout=60, env=e)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait_for(pred, timeout=10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 EPORT, APORT = free_port(), free_port()
@@ -128,17 +104,6 @@ def agent_events(d, name=None):
     except FileNotFoundError:
         return []
     return [e for e in evs if name is None or e.get("event") == name]
-
-
-def all_text(paths):
-    out = ""
-    for p in paths:
-        try:
-            with open(p, errors="replace") as f:
-                out += f.read()
-        except FileNotFoundError:
-            pass
-    return out
 
 
 try:

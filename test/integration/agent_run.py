@@ -17,6 +17,7 @@ import stat
 import subprocess
 import tempfile
 import time
+from lib_agent import run, free_port, wait_for, all_text, proc_status, children, stop_proc, agent_events  # noqa: F401
 
 STAVILY = os.environ["STAVILY"]
 TMP = tempfile.mkdtemp(prefix="stavily-agentrun.")
@@ -43,31 +44,6 @@ def check(name, cond, why=""):
         ok(name)
     else:
         fail(name, why)
-
-
-def run(*args, env=None):
-    e = dict(os.environ)
-    e.pop("STAVILY_INSTALLATION_TOKEN", None)
-    if env:
-        e.update(env)
-    return subprocess.run(list(args), capture_output=True, text=True, timeout=60, env=e)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait_for(pred, timeout=10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 EPORT, APORT = free_port(), free_port()
@@ -116,49 +92,6 @@ def agent_conf(name, pins, server_name="localhost", extra=""):
     return path, d
 
 
-def agent_events(d, name=None):
-    evs = []
-    for fn in ("events.log.1", "events.log"):   # .1: before a SIGHUP rotation
-        try:
-            with open(os.path.join(d, fn)) as f:
-                evs += [json.loads(l) for l in f if l.strip()]
-        except FileNotFoundError:
-            pass
-    return [e for e in evs if name is None or e.get("event") == name]
-
-
-def all_text(paths):
-    out = ""
-    for p in paths:
-        try:
-            with open(p, errors="replace") as f:
-                out += f.read()
-        except FileNotFoundError:
-            pass
-    return out
-
-
-
-def proc_status(pid):
-    out = {}
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                k, _, v = line.partition(":")
-                out[k] = v.strip()
-    except OSError:
-        pass
-    return out
-
-
-def children(pid):
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            return [int(x) for x in f.read().split()]
-    except OSError:
-        return []
-
-
 def start_agent(conf, d, env=None):
     e = dict(os.environ)
     e.pop("STAVILY_INSTALLATION_TOKEN", None)
@@ -166,12 +99,6 @@ def start_agent(conf, d, env=None):
         e.update(env)
     errf = open(os.path.join(d, "run.stderr"), "a")
     return subprocess.Popen([STAVILY, "agent", "run", "-c", conf], stdout=errf, stderr=errf, env=e)
-
-
-def stop_proc(p):
-    if p.poll() is None:
-        p.kill()
-        p.wait(timeout=5)
 
 
 agents = []

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from lib_agent import free_port, wait_for  # noqa: F401
 
 STAVILY = os.environ["STAVILY"]
 TMP = tempfile.mkdtemp(prefix="stavily-orchagent.")
@@ -53,23 +54,6 @@ def check(name, cond, why=""):
 
 def run(*args):
     return subprocess.run(list(args), capture_output=True, text=True, timeout=60)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait_for(pred, timeout=10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 EPORT, APORT = free_port(), free_port()

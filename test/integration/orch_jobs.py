@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+from lib_agent import free_port, wait_for  # noqa: F401
 
 STAVILY = os.environ["STAVILY"]
 TMP = tempfile.mkdtemp(prefix="stavily-orchjobs.")
@@ -48,23 +49,6 @@ def check(name, cond, why=""):
 
 def run(*args):
     return subprocess.run(list(args), capture_output=True, text=True, timeout=60)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait_for(pred, timeout=10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 EPORT, APORT = free_port(), free_port()
@@ -161,8 +145,6 @@ def events(name):
             return [json.loads(l) for l in f if ('"event":"%s"' % name) in l]
     except FileNotFoundError:
         return []
-
-
 
 
 class Agent:

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+from lib_agent import free_port, wait_for  # noqa: F401
 
 STAVILY = os.environ["STAVILY"]
 TMP = tempfile.mkdtemp(prefix="stavily-orchsrv.")
@@ -49,23 +50,6 @@ def check(name, cond, why=""):
         ok(name)
     else:
         fail(name, why)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait_for(pred, timeout=10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 PORT = free_port()
