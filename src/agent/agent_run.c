@@ -456,13 +456,51 @@ static void job_refused_locally(struct worker_ctx *w, struct event_log *log, con
 	cJSON_Delete(res);
 }
 
+/*
+ * The job's pinned digest ("sha256") and sandbox limits ("policy") into the
+ * RUN_JOB message.  The worker only translates: the spawner checks the pin
+ * against the plugin it hashes and refuses any limit that loosens the local
+ * policy.  Returns 0, or -1 with `why` for a refusal.
+ */
+static int job_pin_and_policy(const cJSON *job, struct msg *m, char why[MANIFEST_ERR_LEN])
+{
+	const cJSON *dig = cJSON_GetObjectItemCaseSensitive(job, "sha256");
+	const cJSON *pol = cJSON_GetObjectItemCaseSensitive(job, "policy"), *v;
+
+	if (dig) {
+		if (!cJSON_IsString(dig) || strlen(dig->valuestring) >= sizeof(m->digest)) {
+			snprintf(why, MANIFEST_ERR_LEN, "bad sha256 pin");
+			return -1;
+		}
+		snprintf(m->digest, sizeof(m->digest), "%s", dig->valuestring);
+	}
+	if (!pol)
+		return 0;
+	if (!cJSON_IsObject(pol)) {
+		snprintf(why, MANIFEST_ERR_LEN, "policy must be a JSON object");
+		return -1;
+	}
+	cJSON_ArrayForEach(v, pol) {
+		char *kv;
+		if (m->n_limits >= MSG_LIMITS_MAX - 1) {   /* one left for wall_timeout */
+			snprintf(why, MANIFEST_ERR_LEN, "policy: too many keys");
+			return -1;
+		}
+		kv = manifest_policy_entry(v, why);
+		if (!kv)
+			return -1;
+		m->limits[m->n_limits++] = kv;
+	}
+	return 0;
+}
+
 static void start_job(struct worker_ctx *w, int sock, struct event_log *log, cJSON *job)
 {
 	cJSON *id = cJSON_GetObjectItemCaseSensitive(job, "id");
 	cJSON *pl = cJSON_GetObjectItemCaseSensitive(job, "plugin");
 	cJSON *args = cJSON_GetObjectItemCaseSensitive(job, "args");
 	cJSON *to = cJSON_GetObjectItemCaseSensitive(job, "timeout");
-	char lim[64];
+	char lim[64], why[MANIFEST_ERR_LEN];
 	struct msg m;
 	int slot = -1;
 
@@ -496,7 +534,13 @@ static void start_job(struct worker_ctx *w, int sock, struct event_log *log, cJS
 	snprintf(m.job_id, sizeof(m.job_id), "%s", id->valuestring);
 	snprintf(m.plugin, sizeof(m.plugin), "%s", pl->valuestring);
 	m.args = args ? cJSON_PrintUnformatted(args) : strdup("{}");
-	if (cJSON_IsNumber(to) && to->valuedouble >= 1 && to->valuedouble < 1e7) {
+	if (job_pin_and_policy(job, &m, why) < 0) {
+		msg_free(&m);
+		job_refused_locally(w, log, id->valuestring, why);
+		return;
+	}
+	if (cJSON_IsNumber(to) && to->valuedouble >= 1 && to->valuedouble < 1e7 &&
+	    m.n_limits < MSG_LIMITS_MAX) {
 		snprintf(lim, sizeof(lim), "wall_timeout=%.0fs", to->valuedouble);
 		m.limits[m.n_limits++] = strdup(lim);
 	}

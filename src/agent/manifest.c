@@ -134,6 +134,12 @@ bad:
 	return NULL;
 }
 
+char *
+manifest_policy_entry(const cJSON *v, char err[MANIFEST_ERR_LEN])
+{
+	return policy_entry(v, err);
+}
+
 /* Objects with a key twice are ambiguous (which one wins differs between
  * parsers): refuse them. */
 static int

@@ -34,6 +34,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "base/util.h"
 
 #define MANIFEST_MAX (64 * 1024)       /* bytes of one manifest file */
@@ -94,6 +96,15 @@ enum manifest_status manifest_verify(const char *plugins_dir, const struct manif
 /* SHA-256 of what `fd` reads until EOF (at most `max` bytes, else -EFBIG).
  * Returns 0 or -errno. */
 int manifest_hash_fd(int fd, uint64_t max, uint8_t out[32]) WARN_UNUSED;
+
+/*
+ * One member of a "policy" object (a manifest's, or a job's as the
+ * orchestrator hands it out) as the "key=value" text sandbox_policy_set
+ * takes: strings as they are, booleans true/false, numbers, lists of
+ * strings joined by ','.  Only the sandbox keys a manifest may set ("user"
+ * never).  Returns a malloc'd string, or NULL with `err` filled.
+ */
+char *manifest_policy_entry(const cJSON *v, char err[MANIFEST_ERR_LEN]);
 
 const char *manifest_status_name(enum manifest_status s);
 

@@ -39,6 +39,9 @@ static const char usage[] =
     "  agent list\n"
     "  agent show|revoke|quarantine|release|rotate --tenant T ID   (or T/ID)\n"
     "  job submit --agent T/ID --plugin NAME [--args JSON] [--timeout D] [--wait]\n"
+    "             [--sha256 HEX] [--policy KEY=VALUE]...   (pin the plugin's digest;\n"
+    "                                        sandbox limits the job asks for: the agent\n"
+    "                                        refuses any that loosen its local policy)\n"
     "  job get ID\n"
     "  job list [--tenant T] [--agent ID]\n"
     "  events tail|query [--tenant T] [--agent ID] [--event NAME] [--since D|UNIX]\n"
@@ -428,7 +431,9 @@ static int job_cmd(const struct ctl *c, int argc, char **argv)
 	int st;
 
 	if (argc >= 2 && strcmp(argv[1], "submit") == 0) {
-		const char *topt = NULL, *agent = NULL, *plugin = NULL, *args = NULL;
+		const char *topt = NULL, *agent = NULL, *plugin = NULL, *args = NULL, *pin = NULL;
+		const char *pol[32];
+		size_t npol = 0;
 		char tenant[65], id[65];
 		uint64_t timeout_ms = 0;
 		int wait = 0;
@@ -448,7 +453,15 @@ static int job_cmd(const struct ctl *c, int argc, char **argv)
 					return cli_usage_error(usage, "ctl job submit: --timeout is a duration up to 1d");
 			} else if (strcmp(argv[i], "--wait") == 0)
 				wait = 1;
-			else
+			else if (strcmp(argv[i], "--sha256") == 0 && i + 1 < argc)
+				pin = argv[++i];
+			else if (strcmp(argv[i], "--policy") == 0 && i + 1 < argc) {
+				const char *kv = argv[++i], *eq = strchr(kv, '=');
+				if (!eq || eq == kv || npol == ARRAY_SIZE(pol))
+					return cli_usage_error(usage, "ctl job submit: --policy KEY=VALUE "
+					    "(at most %zu)", ARRAY_SIZE(pol));
+				pol[npol++] = kv;
+			} else
 				return cli_usage_error(usage, "ctl job submit: unexpected '%s'", argv[i]);
 		}
 		if (!agent || split_agent(topt, agent, tenant, id) != 0 || !name_ok(plugin))
@@ -465,6 +478,18 @@ static int job_cmd(const struct ctl *c, int argc, char **argv)
 		cJSON_AddStringToObject(rb, "plugin", plugin);
 		if (aj)
 			cJSON_AddItemToObject(rb, "args", aj);
+		if (pin)
+			cJSON_AddStringToObject(rb, "sha256", pin);
+		if (npol) {
+			cJSON *po = cJSON_AddObjectToObject(rb, "policy");
+			for (size_t k = 0; po && k < npol; k++) {
+				const char *eq = strchr(pol[k], '=');
+				char key[64];
+				snprintf(key, sizeof(key), "%.*s", (int)(eq - pol[k]), pol[k]);
+				cJSON_DeleteItemFromObjectCaseSensitive(po, key);  /* the last one wins */
+				cJSON_AddStringToObject(po, key, eq + 1);
+			}
+		}
 		cJSON_AddNumberToObject(rb, "timeout", (double)(timeout_ms / 1000));
 		if (!wait) {
 			st = run(c, "POST", "/v1/admin/jobs", rb, &body);

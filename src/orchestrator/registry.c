@@ -228,6 +228,12 @@ static int drop_command(struct registry_agent *a, const char *id)
 	return 0;
 }
 
+int registry_digest_valid(const char *d)
+{
+	return d && strlen(d) == 7 + 64 && strncmp(d, "sha256:", 7) == 0 &&
+	    strspn(d + 7, "0123456789abcdef") == 64;
+}
+
 static int job_id_valid(const char *id)
 {
 	return id && strlen(id) == REGISTRY_JOB_ID_SIZE - 1 && hex_ok(id);
@@ -236,6 +242,7 @@ static int job_id_valid(const char *id)
 static void job_free(struct registry_job *j)
 {
 	free(j->args);
+	free(j->policy);
 	free(j->result);
 }
 
@@ -259,7 +266,7 @@ static int apply_job(struct registry_tenant *t, const cJSON *jo)
 	struct registry_job j;
 	const char *id = str_field(jo, "id"), *agent = str_field(jo, "agent_id");
 	const char *plugin = str_field(jo, "plugin");
-	const cJSON *args = cJSON_GetObjectItemCaseSensitive(jo, "args");
+	const cJSON *args = cJSON_GetObjectItemCaseSensitive(jo, "args"), *pol, *dig;
 	int e;
 
 	memset(&j, 0, sizeof(j));
@@ -274,9 +281,20 @@ static int apply_job(struct registry_tenant *t, const cJSON *jo)
 	strcpy(j.id, id);
 	strcpy(j.agent_id, agent);
 	strcpy(j.plugin, plugin);
+	/* optional (journals written before these fields existed lack them) */
+	pol = cJSON_GetObjectItemCaseSensitive(jo, "policy");
+	dig = cJSON_GetObjectItemCaseSensitive(jo, "sha256");
+	if ((pol && !cJSON_IsObject(pol)) || (dig && (!cJSON_IsString(dig) ||
+	    !registry_digest_valid(dig->valuestring))))
+		return -EINVAL;
+	if (dig)
+		snprintf(j.sha256, sizeof(j.sha256), "%s", dig->valuestring);
 	j.args = cJSON_PrintUnformatted(args);
-	if (!j.args)
+	j.policy = pol ? cJSON_PrintUnformatted(pol) : NULL;
+	if (!j.args || (pol && !j.policy)) {
+		job_free(&j);
 		return -ENOMEM;
+	}
 	t->jobs[t->n_jobs++] = j;
 	return 0;
 }
@@ -884,6 +902,20 @@ int registry_job_add(struct registry *r, struct registry_tenant *t, const struct
 		goto out;
 	}
 	cJSON_AddItemToObject(jo, "args", args);
+	if (j->sha256[0] && (!registry_digest_valid(j->sha256) ||
+	    !cJSON_AddStringToObject(jo, "sha256", j->sha256))) {
+		e = -EINVAL;
+		goto out;
+	}
+	if (j->policy) {
+		cJSON *pol = cJSON_Parse(j->policy);
+		if (!cJSON_IsObject(pol)) {
+			cJSON_Delete(pol);
+			e = -EINVAL;
+			goto out;
+		}
+		cJSON_AddItemToObject(jo, "policy", pol);
+	}
 	e = commit(t, o);
 	if (e < 0)
 		goto out;

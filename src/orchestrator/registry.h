@@ -67,11 +67,15 @@ struct registry_command {
 	int64_t issued;
 };
 
+#define REGISTRY_DIGEST_SIZE 72  /* "sha256:" + 64 hex + NUL, rounded */
+
 struct registry_job {
 	char id[REGISTRY_JOB_ID_SIZE];
 	char agent_id[REGISTRY_AGENT_ID_MAX + 1];
 	char plugin[REGISTRY_PLUGIN_MAX + 1];
 	char *args;                                /* JSON text, owned */
+	char *policy;                              /* the job's sandbox limits: JSON object text or NULL, owned */
+	char sha256[REGISTRY_DIGEST_SIZE];         /* pinned plugin digest "sha256:<64 hex>" or "" */
 	char *result;                              /* JSON text or NULL, owned */
 	int64_t timeout, created, completed;
 	int64_t delivered;                         /* in memory only: handed out in this run */
@@ -184,6 +188,9 @@ int registry_serial_revoked(const struct registry *r, const char *serial_hex);
 
 /* 1 if `s` is a valid plugin name (1..64 of [A-Za-z0-9._-], not '.' first). */
 int registry_plugin_valid(const char *s);
+
+/* 1 if d is a pinned plugin digest: "sha256:" and 64 lower-case hex digits. */
+int registry_digest_valid(const char *d);
 
 /*
  * Submit a job for agent `j->agent_id` of `t` (id, agent_id, plugin, args,

@@ -1,6 +1,7 @@
 /* see service.h */
 #include "orchestrator/service.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -518,6 +519,12 @@ static cJSON *job_obj(const struct registry_tenant *t, const struct registry_job
 		cJSON *a = cJSON_Parse(j->args);
 		cJSON_AddItemToObject(e, "args", a ? a : cJSON_CreateObject());
 	}
+	if (j->sha256[0])
+		cJSON_AddStringToObject(e, "sha256", j->sha256);
+	if (j->policy) {
+		cJSON *p = cJSON_Parse(j->policy);
+		cJSON_AddItemToObject(e, "policy", p ? p : cJSON_CreateObject());
+	}
 	cJSON_AddNumberToObject(e, "timeout", (double)j->timeout);
 	cJSON_AddStringToObject(e, "state", j->result ? "done" : j->delivered ? "delivered" : "queued");
 	cJSON_AddNumberToObject(e, "created", (double)j->created);
@@ -533,6 +540,61 @@ static cJSON *job_obj(const struct registry_tenant *t, const struct registry_job
 static void park_key(const char *tenant, const char *agent, char out[NETLOOP_PARK_KEY_MAX])
 {
 	snprintf(out, NETLOOP_PARK_KEY_MAX, "%s/%s", tenant, agent);
+}
+
+/*
+ * The optional "sha256" (the plugin digest the job pins: "sha256:<hex>" or
+ * 64 hex digits) and "policy" (sandbox limits the job asks for) of a job
+ * submission, checked for shape only: whether a policy tightens the agent's
+ * local one is decided by the agent's spawner, which refuses any loosening.
+ * Returns 0, or -1 with a 400 reply.
+ */
+static int job_pin_and_policy(const cJSON *body, struct registry_job *job, struct http_reply *rep)
+{
+	const cJSON *dig = cJSON_GetObjectItemCaseSensitive(body, "sha256");
+	const cJSON *pol = cJSON_GetObjectItemCaseSensitive(body, "policy"), *v, *e;
+	size_t n = 0;
+
+	if (dig) {
+		const char *h = cJSON_IsString(dig) ? dig->valuestring : "";
+		if (strncmp(h, "sha256:", 7) == 0)
+			h += 7;
+		if (strlen(h) != 64 || strspn(h, "0123456789abcdefABCDEF") != 64) {
+			http_reply_error(rep, 400, "sha256: expected \"sha256:<64 hex digits>\"");
+			return -1;
+		}
+		snprintf(job->sha256, sizeof(job->sha256), "sha256:%s", h);
+		for (char *c = job->sha256 + 7; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+	}
+	if (!pol)
+		return 0;
+	if (!cJSON_IsObject(pol))
+		goto bad;
+	cJSON_ArrayForEach(v, pol) {
+		size_t kl = strlen(v->string);
+		if (++n > ORCH_JOB_POLICY_MAX || kl == 0 || kl > 32 ||
+		    strspn(v->string, "abcdefghijklmnopqrstuvwxyz_") != kl)
+			goto bad;
+		if (cJSON_IsString(v) && strlen(v->valuestring) <= ORCH_JOB_POLICY_VALUE_MAX)
+			continue;
+		if (cJSON_IsNumber(v) || cJSON_IsBool(v))
+			continue;
+		if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > 64)
+			goto bad;
+		cJSON_ArrayForEach(e, v)
+			if (!cJSON_IsString(e) || strlen(e->valuestring) > 64)
+				goto bad;
+	}
+	job->policy = cJSON_PrintUnformatted(pol);
+	if (job->policy)
+		return 0;
+	http_reply_error(rep, 500, "out of memory");
+	return -1;
+bad:
+	http_reply_error(rep, 400, "policy: expected an object of at most 32 sandbox keys "
+	    "(strings, numbers, booleans or lists of strings)");
+	return -1;
 }
 
 static void h_job_submit(struct http_ctx *ctx, struct http_reply *rep)
@@ -581,6 +643,8 @@ static void h_job_submit(struct http_ctx *ctx, struct http_reply *rep)
 	snprintf(job.agent_id, sizeof(job.agent_id), "%s", agent);
 	snprintf(job.plugin, sizeof(job.plugin), "%s", plugin);
 	job.args = args ? cJSON_PrintUnformatted(args) : strdup("{}");
+	if (job_pin_and_policy(j, &job, rep) < 0)
+		goto out;
 	job.timeout = (int64_t)timeout;
 	job.created = (int64_t)time(NULL);
 	if (!job.args) {
@@ -608,6 +672,7 @@ static void h_job_submit(struct http_ctx *ctx, struct http_reply *rep)
 	reply_json(rep, 201, job_obj(t, &t->jobs[t->n_jobs - 1], 1));
 out:
 	free(job.args);
+	free(job.policy);
 	cJSON_Delete(j);
 	admin_audit(o, ctx, rep->status);
 }
@@ -1217,6 +1282,12 @@ static void h_jobs_poll(struct http_ctx *ctx, struct http_reply *rep)
 		cJSON_AddStringToObject(e, "id", j->id);
 		cJSON_AddStringToObject(e, "plugin", j->plugin);
 		cJSON_AddItemToObject(e, "args", args ? args : cJSON_CreateObject());
+		if (j->sha256[0])
+			cJSON_AddStringToObject(e, "sha256", j->sha256);
+		if (j->policy) {
+			cJSON *pol = cJSON_Parse(j->policy);
+			cJSON_AddItemToObject(e, "policy", pol ? pol : cJSON_CreateObject());
+		}
 		cJSON_AddNumberToObject(e, "timeout", (double)j->timeout);
 		cJSON_AddNumberToObject(e, "created", (double)j->created);
 		cJSON_AddItemToArray(arr, e);

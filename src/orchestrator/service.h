@@ -21,6 +21,8 @@
 /* Event batches, job args and results, heartbeat status: deeper objects. */
 #define ORCH_JSON_DEEP_DEPTH  8
 #define ORCH_JOB_MAX_TIMEOUT  86400
+#define ORCH_JOB_POLICY_MAX   32     /* keys in a job's "policy" */
+#define ORCH_JOB_POLICY_VALUE_MAX 256 /* bytes of one string value */
 #define ORCH_MAX_POLL_WAIT    50        /* seconds a job long-poll may wait */
 #define ORCH_POLL_MAX_JOBS    16        /* jobs per long-poll answer */
 #define ORCH_MAX_ACKS         64        /* acked_commands read per heartbeat */

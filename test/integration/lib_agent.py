@@ -77,3 +77,129 @@ def agent_events(d, name=None):
         except FileNotFoundError:
             pass
     return [e for e in evs if name is None or e.get("event") == name]
+
+
+class Checks:
+    """ok/fail/check lines for test/run.sh, with the failures counted."""
+
+    def __init__(self):
+        self.failures = 0
+
+    def ok(self, name):
+        print("ok - " + name, flush=True)
+
+    def fail(self, name, why=""):
+        self.failures += 1
+        print("FAIL - " + name, flush=True)
+        if why:
+            print("  " + str(why)[:800], flush=True)
+
+    def check(self, name, cond, why=""):
+        if cond:
+            self.ok(name)
+        else:
+            self.fail(name, why)
+
+
+class Stack:
+    """A real orchestrator on loopback in a temporary directory, and agents
+    registered with it.  Every process it starts is killed by close()."""
+
+    def __init__(self, stavily, prefix):
+        import tempfile
+        self.stavily = stavily
+        self.tmp = tempfile.mkdtemp(prefix=prefix)
+        os.chmod(self.tmp, 0o755)   # a worker (uid 65534) must reach its state directory
+        self.orch = os.path.join(self.tmp, "orch")
+        self.conf = os.path.join(self.orch, "orchestrator.yaml")
+        self.sock = os.path.join(self.orch, "admin.sock")
+        self.events = os.path.join(self.tmp, "orch-events.log")
+        self.eport, self.aport = free_port(), free_port()
+        self.procs = []
+        self.server = None
+        self.pin = None
+
+    def init(self):
+        r = run(self.stavily, "orchestrator", "init", "-d", self.orch, "--name", "localhost",
+                "--san", "127.0.0.1")
+        self.pin = r.stdout.strip() if r.returncode == 0 else None
+        return r
+
+    def start(self, *extra):
+        errf = open(os.path.join(self.tmp, "server.stderr"), "a")
+        self.server = subprocess.Popen(
+            [self.stavily, "orchestrator", "run", "-c", self.conf,
+             "--set", "orchestrator.listen_enroll=127.0.0.1:%d" % self.eport,
+             "--set", "orchestrator.listen_agent=127.0.0.1:%d" % self.aport,
+             "--set", "logging.file=" + self.events, *extra], stdout=errf, stderr=errf)
+        self.procs.append(self.server)
+
+        def up():
+            try:
+                socket.create_connection(("127.0.0.1", self.aport), timeout=0.5).close()
+                socket.create_connection(("127.0.0.1", self.eport), timeout=0.5).close()
+                return os.path.exists(self.sock)
+            except OSError:
+                return False
+        return wait_for(up)
+
+    def ctl_json(self, *args):
+        r = run(self.stavily, "ctl", "-S", self.sock, "--json", *args)
+        if r.returncode != 0:
+            raise RuntimeError("ctl %s: %s" % (args, r.stderr))
+        return json.loads(r.stdout)
+
+    def agent_conf(self, name, tenant="acme", kind="action", plugins_dir=None, extra=""):
+        d = os.path.join(self.tmp, name)
+        os.makedirs(d, exist_ok=True)
+        path = os.path.join(d, "agent.yaml")
+        with open(path, "w") as f:
+            f.write("agent:\n  type: %s\n  id: %s\n  tenant: %s\n  state_dir: %s\n"
+                    "  plugins_dir: %s\n  enroll_url: https://127.0.0.1:%d\n"
+                    "  orchestrator_url: https://127.0.0.1:%d\n  server_name: localhost\n"
+                    "  heartbeat_interval: 1s\n  ca_pins: [%s]\n%s"
+                    "logging:\n  file: %s\n" % (
+                        kind, name, tenant, os.path.join(d, "state"), plugins_dir or self.tmp,
+                        self.eport, self.aport, self.pin, extra, os.path.join(d, "events.log")))
+        return path, d
+
+    def start_agent(self, conf, d, env=None):
+        e = dict(os.environ)
+        e.pop("STAVILY_INSTALLATION_TOKEN", None)
+        if env:
+            e.update(env)
+        errf = open(os.path.join(d, "run.stderr"), "a")
+        p = subprocess.Popen([self.stavily, "agent", "run", "-c", conf], stdout=errf, stderr=errf, env=e)
+        self.procs.append(p)
+        return p
+
+    def install_plugin(self, plugdir, name, exe_src, kind="action", policy=None):
+        """Copies exe_src into plugdir as `name` with its manifest; returns its sha256 hex."""
+        import hashlib
+        import shutil
+        os.makedirs(plugdir, mode=0o755, exist_ok=True)
+        exe = os.path.join(plugdir, name)
+        shutil.copy(exe_src, exe)
+        os.chmod(exe, 0o755)
+        digest = hashlib.sha256(open(exe, "rb").read()).hexdigest()
+        m = {"name": name, "version": "1.0", "type": kind, "executable": name, "sha256": digest}
+        if policy:
+            m["policy"] = policy
+        with open(os.path.join(plugdir, name + ".json"), "w") as f:
+            json.dump(m, f)
+        return digest
+
+    def job_result(self, jid, timeout=20):
+        def get():
+            try:
+                return self.ctl_json("job", "get", jid)
+            except RuntimeError:
+                return {}
+        wait_for(lambda: get().get("state") == "done", timeout)
+        return get()
+
+    def close(self):
+        import shutil
+        for p in self.procs:
+            stop_proc(p)
+        shutil.rmtree(self.tmp, ignore_errors=True)
