@@ -149,18 +149,25 @@ class Stack:
             raise RuntimeError("ctl %s: %s" % (args, r.stderr))
         return json.loads(r.stdout)
 
-    def agent_conf(self, name, tenant="acme", kind="action", plugins_dir=None, extra=""):
+    def agent_conf(self, name, pins=None, server_name="localhost", extra="", tenant="acme",
+                   kind="action", plugins_dir=None):
+        """agent.yaml for agent `name` in TMP/name; pins None = the orchestrator's pin,
+        [] = no ca_pins line.  Returns (path, directory)."""
+        if pins is None:
+            pins = [self.pin]
         d = os.path.join(self.tmp, name)
         os.makedirs(d, exist_ok=True)
         path = os.path.join(d, "agent.yaml")
         with open(path, "w") as f:
             f.write("agent:\n  type: %s\n  id: %s\n  tenant: %s\n  state_dir: %s\n"
                     "  plugins_dir: %s\n  enroll_url: https://127.0.0.1:%d\n"
-                    "  orchestrator_url: https://127.0.0.1:%d\n  server_name: localhost\n"
-                    "  heartbeat_interval: 1s\n  ca_pins: [%s]\n%s"
+                    "  orchestrator_url: https://127.0.0.1:%d\n  server_name: %s\n"
+                    "  heartbeat_interval: 1s\n%s%s"
                     "logging:\n  file: %s\n" % (
                         kind, name, tenant, os.path.join(d, "state"), plugins_dir or self.tmp,
-                        self.eport, self.aport, self.pin, extra, os.path.join(d, "events.log")))
+                        self.eport, self.aport, server_name,
+                        ("  ca_pins: [%s]\n" % ", ".join(pins)) if pins else "", extra,
+                        os.path.join(d, "events.log")))
         return path, d
 
     def start_agent(self, conf, d, env=None):
