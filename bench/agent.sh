@@ -250,6 +250,10 @@ out += ["| %s | %s | %s |" % r for r in rows]
 text = "\n".join(out)
 print(text)
 with open(os.environ["BENCH_OUT"], "w") as f:
-    f.write("# Agent benchmark (bench/agent.sh)\n\n%s, %s, %d cores; loopback, one run, not a test.\n\n"
-            % (time.strftime("%Y-%m-%d"), os.uname().release, os.cpu_count()) + text + "\n")
+    # the load average says how much else ran: the round trip is mostly
+    # process creation and scheduling, so a busy machine inflates it
+    f.write("# Agent benchmark (bench/agent.sh)\n\n%s, %s, %d cores, load average %.2f at the end; "
+            "loopback, one run, not a test.\n\n"
+            % (time.strftime("%Y-%m-%d"), os.uname().release, os.cpu_count(), os.getloadavg()[0])
+            + text + "\n")
 EOF

@@ -13,6 +13,15 @@ orchestrator run` on loopback with a fresh state directory.  Figures:
             200 comes after fsync), batches of 1 and of 100
   dispatch  job submit on the admin socket -> the parked long-poll of the
             agent returns the job: latency percentiles
+  handshakes full TLS handshakes per second on the enrollment listener with
+            4 `openssl s_time -new` processes as the client (C, so that
+            the client is not the bottleneck it is with Python), and the
+            CPU time each orchestrator thread spent meanwhile (/proc/PID/
+            task/*/stat): with several event loops it is spread over them
+
+BENCH_WORKERS (default auto) is the orchestrator's `orchestrator.workers`
+(event loops); the loops the server reports are in "workers" and, per
+loop, in "loops" (GET /v1/admin/status at the end).
 
 Each phase is bounded by a wall-clock budget; nothing is asserted (this is
 a benchmark, not a test).  Output: JSON on stdout for orchestrator.sh.
@@ -34,6 +43,7 @@ import time
 STAVILY = os.environ["STAVILY"]
 IDLE_TARGET = int(os.environ.get("BENCH_IDLE_CONNS", "10000"))
 PHASE_SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
+WORKERS = os.environ.get("BENCH_WORKERS", "auto")
 TMP = tempfile.mkdtemp(prefix="stavily-bench-orch.")
 STATE = os.path.join(TMP, "state")
 CONF = os.path.join(STATE, "orchestrator.yaml")
@@ -99,6 +109,7 @@ def start():
                                "--set", "orchestrator.listen_agent=127.0.0.1:%d" % APORT,
                                "--set", "orchestrator.max_connections=%d" % (IDLE_TARGET + 200),
                                "--set", "orchestrator.max_connections_per_source=%d" % (IDLE_TARGET + 200),
+                               "--set", "orchestrator.workers=" + WORKERS,
                                "--set", "logging.file=" + os.path.join(TMP, "events.log")],
                               stdout=errf, stderr=errf)
     end = time.monotonic() + 15
@@ -267,6 +278,50 @@ def phase_dispatch(cert, key, agent_id, rounds=40):
     log("dispatch: %s" % out["dispatch"])
 
 
+def thread_cpu():
+    """CPU seconds (user + system) per thread of the orchestrator."""
+    tck = os.sysconf("SC_CLK_TCK")
+    res = {}
+    for tid in os.listdir("/proc/%d/task" % server.pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (server.pid, tid)) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            res[tid] = (int(fields[11]) + int(fields[12])) / tck
+        except (OSError, IndexError, ValueError):
+            pass
+    return res
+
+
+def phase_handshakes():
+    if not shutil.which("openssl"):
+        out["handshakes"] = {"error": "no openssl"}
+        return
+    before = thread_cpu()
+    t0 = time.monotonic()
+    procs = [subprocess.Popen(["openssl", "s_time", "-connect", "127.0.0.1:%d" % EPORT, "-new",
+                               "-time", str(int(PHASE_SECONDS)), "-CAfile", CA],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+             for _ in range(4)]
+    n = 0
+    for p in procs:
+        try:
+            o, _ = p.communicate(timeout=PHASE_SECONDS + 30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            o, _ = p.communicate()
+        for line in o.splitlines():
+            if "connections in" in line and "real seconds" in line:
+                n += int(line.split()[0])
+    dt = time.monotonic() - t0
+    after = thread_cpu()
+    per = sorted((round(after[t] - before.get(t, 0.0), 2) for t in after), reverse=True)
+    out["handshakes"] = {"connections": n, "seconds": round(dt, 1),
+                         "per_second": round(n / dt, 1) if dt else None,
+                         "server_cpu_seconds_per_thread": per,
+                         "server_cpu_percent": round(100 * sum(per) / dt, 1) if dt else None}
+    log("handshakes: %s" % out["handshakes"])
+
+
 def phase_idle(cert, key):
     ctx = agent_ctx(cert, key)
     held, errors = [], []
@@ -358,8 +413,13 @@ def main():
     phase_events(certs, 1)
     phase_events(certs, 100)
     phase_dispatch(certs[0][0], key, "agent0")
+    phase_handshakes()
     phase_idle(certs[1][0], key)
     out["rss_end_kib"] = rss()["VmRSS"]
+    st, status = admin("GET", "/v1/admin/status")
+    if st == 200:
+        out["workers"] = status["workers"]
+        out["loops"] = [{"accepted": lp["accepted"], "requests": lp["requests"]} for lp in status["loops"]]
     server.send_signal(signal.SIGTERM)
     try:
         out["exit"] = server.wait(timeout=20)

@@ -70,7 +70,7 @@ lookup_by_name(const char *argv0)
 	const char *base = strrchr(argv0, '/');
 
 	base = base ? base + 1 : argv0;
-	if (strcmp(base, "stavily-demo-plugin") == 0)
+	if (strcmp(base, "stavily-demo-plugin") == 0 || strcmp(base, "stavily-demo-sensor") == 0)
 		return lookup("demo-plugin");
 	return NULL;
 }

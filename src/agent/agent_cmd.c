@@ -50,7 +50,8 @@ static const char usage[] =
     "            certificate and a token is available); SIGTERM stops it.\n"
     "  lockdown  local incident switch: the running agent kills its running\n"
     "            plugins and refuses new jobs, but keeps reporting, until\n"
-    "            `lockdown --release`.\n";
+    "            `lockdown --release`.\n"
+    "  -c, --config FILE  the agent's configuration (.yaml, .yml or .ini)\n";
 
 #define AGENT_MAX_SET 32
 #define TOKEN_MAX 512
@@ -317,7 +318,16 @@ int agent_register(const struct config *cfg, struct event_log *log, const char *
 			    "has no identity (%d)", r);
 			goto out;
 		}
-		r = ident_save(ac->state_dir, &key, jc->valuestring, jca->valuestring);
+		{
+			/* the backup CA ("ca_backup") is stored with the CA: with its
+			 * pin in agent.ca_pins a CA rollover needs no change here */
+			cJSON *jb = cJSON_GetObjectItemCaseSensitive(ans, "ca_backup");
+			char *both = NULL;
+			if (cJSON_IsString(jb) && asprintf(&both, "%s%s", jca->valuestring, jb->valuestring) < 0)
+				both = NULL;
+			r = ident_save(ac->state_dir, &key, jc->valuestring, both ? both : jca->valuestring);
+			free(both);
+		}
 		if (r < 0) {
 			cli_error("%s: cannot store the identity: %s", ac->state_dir, strerror(-r));
 			ident_free(&id);

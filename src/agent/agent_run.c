@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -42,6 +43,10 @@ static void ignore_rc(int r)
 #define WORKER_MAX_RUNNING SPAWNER_MAX_JOBS
 #define WORKER_SEEN 256
 
+/* While jobs run, the worker asks the orchestrator for more at most this
+ * often (it waits on the spawner for their results meanwhile). */
+#define RUNNING_POLL_MS 50
+
 /* Least time between two renewal attempts. */
 #define RENEW_MIN_GAP_MS 10000
 
@@ -49,6 +54,9 @@ static char g_last_error[640];
 static volatile sig_atomic_t g_stop;
 static volatile pid_t g_worker_pid;
 static volatile sig_atomic_t g_hup;
+/* The worker's live orchestrator connection (link_set_cancel): SIGTERM shuts
+ * it down so a long poll ends at once instead of after up to 10 s. */
+static volatile sig_atomic_t g_conn_fd = -1;
 
 const char *agent_last_error(void)
 {
@@ -69,6 +77,8 @@ static void on_term(int sig)
 	g_stop = 1;
 	if (g_worker_pid > 0)
 		kill(g_worker_pid, SIGTERM);
+	else if (g_conn_fd >= 0)    /* in the worker: end a blocked request now */
+		(void)shutdown(g_conn_fd, SHUT_RDWR);
 }
 
 /* A link to the mTLS listener with the stored CA and identity. */
@@ -175,12 +185,16 @@ struct worker_ctx {
 	struct {                       /* sensor agents: one stream per plugin */
 		char name[MSG_ID_MAX + 1];
 		struct sensor *s;
+		char *settings;            /* its SENSOR_CONFIG text, NULL = config defaults */
 	} sensors[WORKER_SENSORS];
 	uint8_t sensor_key[SENSOR_KEY_LEN];   /* pseudonymization key of this run */
 	uint64_t sensor_lost;          /* sensor events not spooled since the last report */
 	int sensor_lost_err;           /* -errno of the last such append */
 	uint64_t last_overflow_ms;     /* time of the last spool_overflow event */
 	uint64_t events_lost;          /* own events the spool refused since the last report */
+	uint64_t spool_cap;            /* agent.spool_max_size */
+	uint64_t last_poll_ms;         /* time of the last job poll */
+	int backpressure;              /* critical data alone fills the cap: no new jobs */
 };
 
 static void emit(struct event_log *log, enum event_level lv, const char *name, cJSON *d)
@@ -248,6 +262,27 @@ static int renew(struct worker_ctx *w, struct link *l, struct event_log *log)
 		r = file_write_atomic(path, pem, il, 0600);
 	if (r < 0)
 		goto out;
+	{
+		/* the answer's CA and backup CA replace the stored bundle: after
+		 * a CA rollover the next backup CA reaches us this way (a failure
+		 * keeps the old bundle, which still works) */
+		cJSON *jca = cJSON_GetObjectItemCaseSensitive(ans, "ca");
+		cJSON *jb = cJSON_GetObjectItemCaseSensitive(ans, "ca_backup");
+		char *both = NULL, *pinned = NULL;
+		if (cJSON_IsString(jca) && asprintf(&both, "%s%s", jca->valuestring,
+		    cJSON_IsString(jb) ? jb->valuestring : "") < 0)
+			both = NULL;
+		if (both)
+			pinned = link_pinned_ca_pem(both, strlen(both),
+			    (const char *const *)ac->ca_pins.v, ac->ca_pins.n);
+		/* stored whole, as at registration (the pins pick the anchors at
+		 * load time), but only when it still holds a pinned CA */
+		if (pinned && ident_path(ac->state_dir, IDENT_CA_FILE, path) == 0 &&
+		    file_write_atomic(path, both, strlen(both), 0600) < 0)
+			emit(log, EVENT_WARN, "ca_bundle_not_saved", NULL);
+		free(pinned);
+		free(both);
+	}
 	r = link_set_creds(l, nid.pem, nid.pem_len, nid.pem, nid.pem_len);
 	{
 		cJSON *d = cJSON_CreateObject();
@@ -615,39 +650,115 @@ static void sensor_report(void *ctx, const char *event, cJSON *details)
 	w->pending = 1;
 }
 
-/* The stream of plugin `name` (created on first use); NULL if none left. */
-static struct sensor *sensor_of(struct worker_ctx *w, const char *name)
+/* The stream of plugin `name` (created on first use); NULL if none left.
+ * `settings` (SENSOR_CONFIG text from the spawner, NULL = the config's
+ * `sensor` section) replaces the stream's settings when it differs: the
+ * old stream is finished (its pending reports sent) and the sequence goes
+ * on. */
+static struct sensor *sensor_setup(struct worker_ctx *w, const char *name, const char *settings)
 {
+	struct sensor_settings st;
 	struct sensor_config c;
 	char err[128];
 	size_t i, fr = WORKER_SENSORS;
+	uint64_t seq = 0;
+	int r;
 
 	for (i = 0; i < WORKER_SENSORS; i++) {
-		if (w->sensors[i].s && strcmp(w->sensors[i].name, name) == 0)
-			return w->sensors[i].s;
+		if (w->sensors[i].s && strcmp(w->sensors[i].name, name) == 0) {
+			const char *old = w->sensors[i].settings;
+			if (settings == NULL || (old != NULL && strcmp(old, settings) == 0))
+				return w->sensors[i].s;
+			/* new settings: start over, keep counting */
+			seq = sensor_sequence(w->sensors[i].s);
+			sensor_finish(w->sensors[i].s, time_mono_ms());
+			sensor_free(w->sensors[i].s);
+			free(w->sensors[i].settings);
+			w->sensors[i].s = NULL;
+			w->sensors[i].settings = NULL;
+			fr = i;
+			break;
+		}
 		if (!w->sensors[i].s && fr == WORKER_SENSORS)
 			fr = i;
 	}
 	if (fr == WORKER_SENSORS)
 		return NULL;
+	r = settings ? sensor_settings_from_json(&st, settings, err)
+	    : sensor_settings_defaults(&st, &config_get_agent(w->cfg)->sensor, err);
+	if (r != 0) {
+		cJSON *d = cJSON_CreateObject();
+		cJSON_AddStringToObject(d, "plugin", name);
+		cJSON_AddStringToObject(d, "error", err);
+		emit(w->log, EVENT_ERROR, "sensor_settings_invalid", d);
+		return NULL;
+	}
 	memset(&c, 0, sizeof(c));
 	c.agent_id = w->id.agent_id;
 	c.tenant = config_get_agent(w->cfg)->tenant;
 	c.plugin = name;
-	c.rate_per_sec = SENSOR_RATE_PER_SEC;
-	c.burst = SENSOR_BURST;
-	c.max_event_bytes = SENSOR_MAX_EVENT_BYTES;
-	c.report_window_ms = SENSOR_WINDOW_MS;
+	sensor_settings_apply(&st, &c);
+	c.first_sequence = seq;
 	memcpy(c.key, w->sensor_key, sizeof(c.key));
 	c.emit = sensor_emit;
 	c.report = sensor_report;
 	c.ctx = w;
 	w->sensors[fr].s = sensor_new(&c, time_mono_ms(), err);
 	explicit_bzero(c.key, sizeof(c.key));
+	sensor_settings_free(&st);
 	if (!w->sensors[fr].s)
 		return NULL;
+	w->sensors[fr].settings = settings ? strdup(settings) : NULL;
 	snprintf(w->sensors[fr].name, sizeof(w->sensors[fr].name), "%s", name);
 	return w->sensors[fr].s;
+}
+
+static struct sensor *sensor_of(struct worker_ctx *w, const char *name)
+{
+	return sensor_setup(w, name, NULL);
+}
+
+/* Send the drop reports of windows that ended while a stream was quiet
+ * (otherwise they would wait for its next output). */
+static void sensor_ticks(struct worker_ctx *w)
+{
+	uint64_t now = time_mono_ms();
+
+	for (size_t i = 0; i < WORKER_SENSORS; i++)
+		if (w->sensors[i].s)
+			sensor_tick(w->sensors[i].s, now);
+}
+
+/* A stream's run ended (spawner.h): sensor_exited says why and when it
+ * comes back; an interval run that failed: sensor_plugin_failed. */
+static void sensor_ended(struct worker_ctx *w, const char *plugin, cJSON *res)
+{
+	static const char *const keep[] = { "job_id", "exit_code", "signal", "limits_hit",
+		"uptime_ms", "restarts", "restart_in_ms", "stopped" };
+	const cJSON *ec = cJSON_GetObjectItemCaseSensitive(res, "exit_code");
+	cJSON *d;
+	size_t i;
+
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res, "stream"))) {
+		if (cJSON_IsNumber(ec) && ec->valuedouble == 0)
+			return;
+		d = cJSON_CreateObject();
+		cJSON_AddStringToObject(d, "plugin", plugin);
+		cJSON_AddItemToObject(d, "result_exit_code", cJSON_Duplicate(ec, 1));
+		cJSON_AddItemToObject(d, "limits_hit", cJSON_Duplicate(
+		    cJSON_GetObjectItemCaseSensitive(res, "limits_hit"), 1));
+		emit(w->log, EVENT_WARN, "sensor_plugin_failed", d);
+		return;
+	}
+	d = cJSON_CreateObject();
+	cJSON_AddStringToObject(d, "plugin", plugin);
+	for (i = 0; i < ARRAY_SIZE(keep); i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(res, keep[i]);
+		if (v != NULL)
+			cJSON_AddItemToObject(d, strcmp(keep[i], "job_id") == 0 ? "run" : keep[i],
+			    cJSON_Duplicate(v, 1));
+	}
+	emit(w->log, EVENT_WARN, "sensor_exited", d);
 }
 
 /* A sensor run ended: its stdout lines go through sensor.h into the spool. */
@@ -655,7 +766,6 @@ static void sensor_done(struct worker_ctx *w, cJSON *res)
 {
 	const cJSON *pl = cJSON_GetObjectItemCaseSensitive(res, "plugin");
 	const cJSON *out = cJSON_GetObjectItemCaseSensitive(res, "stdout");
-	const cJSON *ec = cJSON_GetObjectItemCaseSensitive(res, "exit_code");
 	struct sensor *s;
 	char *text = NULL;
 	uint64_t now = time_mono_ms();
@@ -669,18 +779,7 @@ static void sensor_done(struct worker_ctx *w, cJSON *res)
 		sensor_feed(s, text, strlen(text), now);
 	free(text);
 	sensor_finish(s, now);
-	if (!cJSON_IsNumber(ec) || ec->valuedouble != 0 ||
-	    cJSON_GetObjectItemCaseSensitive(res, "limits_hit")) {
-		cJSON *d = cJSON_CreateObject();
-		cJSON_AddStringToObject(d, "plugin", pl->valuestring);
-		cJSON_AddItemToObject(d, "result_exit_code", cJSON_Duplicate(ec, 1));
-		cJSON_AddItemToObject(d, "limits_hit", cJSON_Duplicate(
-		    cJSON_GetObjectItemCaseSensitive(res, "limits_hit"), 1));
-		if (!cJSON_IsNumber(ec) || ec->valuedouble != 0)
-			emit(w->log, EVENT_WARN, "sensor_plugin_failed", d);
-		else
-			cJSON_Delete(d);
-	}
+	sensor_ended(w, pl->valuestring, res);
 	w->pending = 1;
 }
 
@@ -711,6 +810,27 @@ static void sensor_output(struct worker_ctx *w, const struct msg *m)
 	    !(s = sensor_of(w, name)))
 		return;
 	sensor_feed(s, (const char *)m->data, m->data_len, time_mono_ms());
+}
+
+/*
+ * One event of the spawner's own log (MSG_EVENT: blocked_syscall_attempt,
+ * unauthorized_filesystem_access, resource_limit_exceeded, job_refused...):
+ * into the spool as a security event (never dropped at the cap), sent like
+ * the worker's events with a fresh spool id.  The spawner already wrote it
+ * to the local log, so it does not go through the worker's log again.
+ * Anything that is not one event object is dropped and counted.
+ */
+static void spawner_event(struct worker_ctx *w, const char *text)
+{
+	cJSON *o = text ? cJSON_Parse(text) : NULL;
+	int ok = cJSON_IsObject(o) && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "event"));
+
+	cJSON_Delete(o);
+	if (!ok || !w->spool || deliver_event(w->spool, text, strlen(text)) != 0) {
+		w->events_lost++;   /* reported by spool_report (events_not_spooled) */
+		return;
+	}
+	w->pending = 1;
 }
 
 /* Read every message the spawner has queued (non-blocking). */
@@ -757,6 +877,10 @@ static void drain_spawner(struct worker_ctx *w, int sock, struct event_log *log,
 			if (is_sensor_id(m.job_id))
 				sensor_output(w, &m);
 			break;
+		case MSG_SENSOR_CONFIG:
+			/* the settings of the sensor run that follows (spawner.h) */
+			(void)sensor_setup(w, m.job_id, m.text);
+			break;
 		case MSG_JOB_REFUSED:
 			if (is_sensor_id(m.job_id)) {
 				cJSON *d = cJSON_CreateObject();
@@ -767,6 +891,9 @@ static void drain_spawner(struct worker_ctx *w, int sock, struct event_log *log,
 			}
 			job_refused_locally(w, log, m.job_id, m.text ? m.text : "refused");
 			job_finished(w, m.job_id);
+			break;
+		case MSG_EVENT:
+			spawner_event(w, m.text);
 			break;
 		default:
 			break;
@@ -786,6 +913,7 @@ static int poll_jobs(struct worker_ctx *w, struct link *l, int sock, struct even
 
 	snprintf(path, sizeof(path), "/v1/agent/jobs?wait=%u", wait_s);
 	r = link_request(l, "GET", path, NULL, 0, NULL, 0, &resp);
+	w->last_poll_ms = time_mono_ms();
 	if (r < 0) {
 		snprintf(g_last_error, sizeof(g_last_error), "%s", l->last_error);
 		return r;
@@ -806,6 +934,36 @@ static int poll_jobs(struct worker_ctx *w, struct link *l, int sock, struct even
 		start_job(w, sock, log, it);
 	cJSON_Delete(ans);
 	return 0;
+}
+
+/*
+ * Backpressure at the spool's cap: sensor data is dropped first (store/
+ * spool.h), but job results and security events never are.  When they alone
+ * fill agent.spool_max_size, the worker stops asking for new jobs (they stay
+ * queued at the orchestrator) until deliveries free room; the results of
+ * jobs already running still fit in the spool's critical reserve (a quarter
+ * of the cap).  Raises spool_backpressure {engaged} on each change.
+ * Returns 1 while engaged.
+ */
+static int spool_backpressure(struct worker_ctx *w)
+{
+	struct spool_stats st;
+	int on;
+
+	if (!w->spool)
+		return 0;
+	spool_stats(w->spool, &st);
+	on = st.critical_bytes >= w->spool_cap;
+	if (on != w->backpressure) {
+		cJSON *d = cJSON_CreateObject();
+		w->backpressure = on;
+		cJSON_AddBoolToObject(d, "engaged", on);
+		cJSON_AddNumberToObject(d, "critical_bytes", (double)st.critical_bytes);
+		cJSON_AddNumberToObject(d, "spool_max_size", (double)w->spool_cap);
+		emit(w->log, on ? EVENT_ERROR : EVENT_INFO, "spool_backpressure", d);
+		w->pending = 1;
+	}
+	return on;
 }
 
 /* Wait up to ms for SIGTERM or a message of the spawner; 1 if we must stop. */
@@ -905,6 +1063,56 @@ static void detect_link(struct worker_ctx *w, const struct link *l)
 	(void)detect_cert_expiry(&w->det, w->id.not_after, time(NULL));
 }
 
+/* How long the worker waits for the killed jobs' results, then for the last
+ * delivery, when it stops (SIGTERM, revocation): about a second in all. */
+#define STOP_JOBS_MS 1000
+#define STOP_FLUSH_MS 1000
+
+/*
+ * Stopping: SHUTDOWN to the spawner (it kills every running plugin and
+ * still reports each JOB_DONE), wait for those results (bounded), spool
+ * them, then send what the spool holds over a fresh connection (the
+ * SIGTERM handler shut the live one down), bounded too.  What cannot be
+ * sent stays in the spool for the next start.
+ */
+static void worker_stop(struct worker_ctx *w, int sock, struct event_log *log, struct link *l,
+    int *gone)
+{
+	uint64_t now = time_mono_ms(), until = now + STOP_JOBS_MS;
+	struct msg m;
+
+	msg_init(&m, MSG_SHUTDOWN);
+	if (!*gone && msg_send(sock, &m) != 0)
+		*gone = 1;
+	while (w->n_running > 0 && !*gone && now < until) {
+		struct pollfd p = { .fd = sock, .events = POLLIN };
+		if (poll(&p, 1, (int)(until - now)) > 0)
+			drain_spawner(w, sock, log, gone);
+		now = time_mono_ms();
+	}
+	if (w->n_running > 0) {
+		cJSON *d = cJSON_CreateObject();
+		cJSON_AddNumberToObject(d, "running_jobs", (double)w->n_running);
+		emit(log, EVENT_WARN, "job_results_missing_at_stop", d);
+	}
+	spool_report(w);
+	if (!w->spool || !l)
+		return;
+	ignore_rc(spool_sync(w->spool));
+	g_conn_fd = -1;     /* a second SIGTERM must not cut the last delivery */
+	link_set_cancel(l, NULL, NULL);
+	until = time_mono_ms() + STOP_FLUSH_MS;
+	for (int i = 0; i < 8 && w->pending && time_mono_ms() < until; i++) {
+		struct spool_stats st;
+		int r = deliver_flush(w->spool, l);
+		if (r < 0)
+			break;
+		spool_stats(w->spool, &st);
+		w->pending = st.unacked_critical + st.unacked_sensor > 0;
+		ignore_rc(spool_sync(w->spool));   /* events raised while sending */
+	}
+}
+
 static int worker_main(int sock, const int *fds, size_t n_fds, void *arg)
 {
 	struct worker_ctx *w = arg;
@@ -913,10 +1121,10 @@ static int worker_main(int sock, const int *fds, size_t n_fds, void *arg)
 	struct spool_options so;
 	struct backoff bo;
 	struct link l;
-	struct msg m;
 	char path[IDENT_MAX_PATH];
 	uint64_t next_hb = 0, hb_ms = ac->heartbeat_interval_ms ? ac->heartbeat_interval_ms : 30000;
-	int rc = 0, linked = 0, gone = 0, reachable = 0, flush_failed = 0;
+	int rc = 0, linked = 0, gone = 0, reachable = 0, flush_failed = 0, flush_progress = 0;
+	size_t max_jobs = ac->max_concurrent_jobs ? ac->max_concurrent_jobs : 1;
 
 	(void)fds;
 	(void)n_fds;
@@ -932,6 +1140,11 @@ static int worker_main(int sock, const int *fds, size_t n_fds, void *arg)
 	}
 	memset(&so, 0, sizeof(so));
 	so.flags = JOURNAL_CREATE;
+	/* agent.spool_max_size; a record may take at most an eighth of it */
+	so.max_bytes = ac->spool_max_size ? ac->spool_max_size : SPOOL_DEF_MAX_BYTES;
+	so.max_record = so.max_bytes / 8 < SPOOL_DEF_MAX_RECORD ? (uint32_t)(so.max_bytes / 8) :
+	    SPOOL_DEF_MAX_RECORD;
+	w->spool_cap = so.max_bytes;
 	if (ident_path(ac->state_dir, "spool", path) == 0 &&
 	    spool_open(path, &so, &w->spool, NULL) == 0) {
 		if (log && event_log_add_callback(log, spool_sink, w) < 0)
@@ -961,6 +1174,7 @@ static int worker_main(int sock, const int *fds, size_t n_fds, void *arg)
 				break;
 			}
 			linked = 1;
+			link_set_cancel(&l, &g_stop, &g_conn_fd);
 		}
 		if (now >= next_hb) {
 			st = status_body(w);
@@ -980,6 +1194,7 @@ static int worker_main(int sock, const int *fds, size_t n_fds, void *arg)
 				int stop = 0;
 				for (;;) {
 					drain_spawner(w, sock, log, &gone);
+					sensor_ticks(w);
 					spool_report(w);
 					if (w->spool)
 						ignore_rc(spool_sync(w->spool));
@@ -1016,12 +1231,19 @@ static int worker_main(int sock, const int *fds, size_t n_fds, void *arg)
 		}
 		check_lockdown(w, sock, log);
 		drain_spawner(w, sock, log, &gone);
+		sensor_ticks(w);
 		spool_report(w);
 		if (w->spool && w->pending) {
-			ignore_rc(spool_sync(w->spool));
 			struct spool_stats sst;
+			/* send first, then fsync what is left: a record the
+			 * orchestrator acknowledged is durable there; one it did
+			 * not is made durable here a send later (a process crash
+			 * in between loses nothing: the page cache keeps it).
+			 * Nothing is acknowledged to anyone before either. */
 			r = deliver_flush(w->spool, &l);
+			ignore_rc(spool_sync(w->spool));
 			flush_failed = r < 0;
+			flush_progress = r > 0;
 			/* more may wait after a full batch, or events raised while
 			 * sending (they were appended during the flush) */
 			spool_stats(w->spool, &sst);
@@ -1036,6 +1258,26 @@ static int worker_main(int sock, const int *fds, size_t n_fds, void *arg)
 			unsigned wait_s = w->n_running ? 0 : (unsigned)(left / 1000);
 			if (wait_s > 10)
 				wait_s = 10;
+			/* while jobs run, ask for more at most every RUNNING_POLL_MS
+			 * (and never at max_concurrent_jobs): a results-bound wait
+			 * on the spawner is not delayed by a round trip */
+			if (w->n_running && (w->n_running >= max_jobs ||
+			    now - w->last_poll_ms < RUNNING_POLL_MS)) {
+				uint64_t gap = RUNNING_POLL_MS - (now - w->last_poll_ms);
+				if (now - w->last_poll_ms >= RUNNING_POLL_MS)
+					gap = RUNNING_POLL_MS;
+				if (idle(sock, gap < left ? gap : left))
+					break;
+				continue;
+			}
+			if (spool_backpressure(w)) {
+				/* no new jobs: keep delivering while that works,
+				 * else retry within a second */
+				if ((!flush_progress || !w->pending) &&
+				    idle(sock, left < 1000 ? left : 1000))
+					break;
+				continue;
+			}
 			if (poll_jobs(w, &l, sock, log, wait_s) < 0) {
 				cJSON *d = cJSON_CreateObject();
 				cJSON_AddStringToObject(d, "error", g_last_error);
@@ -1047,7 +1289,7 @@ static int worker_main(int sock, const int *fds, size_t n_fds, void *arg)
 			if (w->n_running || wait_s == 0) {
 				now = time_mono_ms();
 				left = next_hb > now ? next_hb - now : 0;
-				if (idle(sock, left < 200 ? left : 200))
+				if (idle(sock, left < RUNNING_POLL_MS ? left : RUNNING_POLL_MS))
 					break;
 			}
 		} else {
@@ -1062,20 +1304,18 @@ static int worker_main(int sock, const int *fds, size_t n_fds, void *arg)
 				break;
 		}
 	}
-	if (linked) {
-		if (w->spool && w->pending)
-			ignore_rc(deliver_flush(w->spool, &l));
+	worker_stop(w, sock, log, linked ? &l : NULL, &gone);
+	if (linked)
 		link_free(&l);
-	}
-	msg_init(&m, MSG_SHUTDOWN);
-	ignore_rc(msg_send(sock, &m));
 	if (w->spool) {
 		ignore_rc(spool_sync(w->spool));
 		spool_close(w->spool);
 		w->spool = NULL;
 	}
-	for (size_t i = 0; i < WORKER_SENSORS; i++)
+	for (size_t i = 0; i < WORKER_SENSORS; i++) {
 		sensor_free(w->sensors[i].s);
+		free(w->sensors[i].settings);
+	}
 	explicit_bzero(w->sensor_key, sizeof(w->sensor_key));
 	event_log_free(log);
 	ident_free(&w->id);
@@ -1139,6 +1379,119 @@ static void hand_state_to(const char *dir, const char *logfile, uid_t uid, gid_t
 	/* the worker reopens the event log after dropping root */
 	if (logfile)
 		(void)lchown(logfile, uid, gid);
+}
+
+/* ---- the spawner's events, forwarded to the worker (MSG_EVENT) ------------- */
+
+/* How long the spawner waits for room in the socket before it gives up on
+ * one event (the event stays in the local log; the loss is counted). */
+#define FORWARD_WAIT_MS 500
+
+struct forward {
+	int sock;                       /* the worker's socket, -1 = off */
+	const struct spawner *sp;       /* to name the job of a plugin's event */
+	uint64_t lost;                  /* events not forwarded since the last report */
+};
+
+static struct forward g_forward = { -1, NULL, 0 };
+
+/* The job a sandbox event belongs to: the only running job of that plugin
+ * (the supervisor names the plugin's program path, not the job or the
+ * manifest).  NULL if not exactly one. */
+static const struct spawner_job *forward_job_of(const struct spawner *sp, const char *plugin)
+{
+	const struct spawner_job *found = NULL;
+
+	for (size_t i = 0; sp && i < SPAWNER_MAX_JOBS; i++) {
+		const struct spawner_job *j = &sp->jobs[i];
+		if (!j->used || (strcmp(j->plan.manifest.name, plugin) != 0 &&
+		    strcmp(j->plan.program, plugin) != 0))
+			continue;
+		if (found)
+			return NULL;
+		found = j;
+	}
+	return found;
+}
+
+/* One MSG_EVENT to the worker, waiting at most FORWARD_WAIT_MS for room.
+ * Returns 1 when sent. */
+static int forward_send(int sock, char *text)
+{
+	struct msg m;
+	uint8_t *buf = malloc(MSG_MAX);
+	size_t n = 0;
+	int sent = 0;
+
+	msg_init(&m, MSG_EVENT);
+	m.text = text;
+	if (text && buf && msg_encode(&m, buf, MSG_MAX, &n) == MSG_OK) {
+		for (int tries = 0; tries < 2 && !sent; tries++) {
+			struct pollfd p = { .fd = sock, .events = POLLOUT };
+			if (send(sock, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)n)
+				sent = 1;
+			else if ((errno != EAGAIN && errno != EWOULDBLOCK) ||
+			    poll(&p, 1, FORWARD_WAIT_MS) <= 0)
+				break;
+		}
+	}
+	free(buf);
+	return sent;
+}
+
+/*
+ * Sink on the spawner's log: every event it emits (its own and the
+ * sandbox supervisor's) also goes to the worker, which spools it as a
+ * security event for the orchestrator.  Non-blocking with a short bounded
+ * wait: a stuck worker must not stall the supervisor (which holds a
+ * plugin's seccomp notification while it reports).
+ */
+static void forward_sink(void *ctx, enum event_level level, const char *event, const char *line,
+    size_t len)
+{
+	struct forward *f = ctx;
+	cJSON *o = NULL, *d, *pl;
+	char *text;
+
+	(void)level;
+	(void)event;
+	if (f->sock < 0)
+		return;
+	o = cJSON_ParseWithLength(line, len);
+	d = cJSON_GetObjectItemCaseSensitive(o, "details");
+	pl = cJSON_GetObjectItemCaseSensitive(d, "plugin");
+	if (cJSON_IsString(pl) && !cJSON_GetObjectItemCaseSensitive(d, "job_id")) {
+		const struct spawner_job *j = forward_job_of(f->sp, pl->valuestring);
+		if (j) {
+			/* the manifest's name, as in job results; the path stays */
+			if (strcmp(pl->valuestring, j->plan.manifest.name) != 0) {
+				cJSON_AddStringToObject(d, "program", pl->valuestring);
+				cJSON_ReplaceItemInObjectCaseSensitive(d, "plugin",
+				    cJSON_CreateString(j->plan.manifest.name));
+			}
+			cJSON_AddStringToObject(d, "job_id", j->id);
+		}
+	}
+	text = o ? cJSON_PrintUnformatted(o) : NULL;
+	if (!forward_send(f->sock, text)) {
+		f->lost++;
+	} else if (f->lost) {
+		/* say what could not be forwarded (formatted here, not emitted:
+		 * the local log has every one of those events already) */
+		cJSON *c = cJSON_GetObjectItemCaseSensitive(o, "component");
+		cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "agent_id");
+		cJSON *dd = cJSON_CreateObject();
+		char *l2;
+		cJSON_AddNumberToObject(dd, "not_forwarded", (double)f->lost);
+		l2 = event_format(NULL, EVENT_WARN, cJSON_IsString(c) ? c->valuestring : "agent",
+		    cJSON_IsString(a) ? a->valuestring : NULL, "spawner_events_not_forwarded", dd);
+		if (forward_send(f->sock, l2))
+			f->lost = 0;
+		free(l2);
+		cJSON_Delete(dd);
+	}
+	cJSON_free(text);
+	cJSON_Delete(o);
 }
 
 int agent_run_main(const char *cfg_path, const char *const *sets, size_t n_sets)
@@ -1216,9 +1569,13 @@ int agent_run_main(const char *cfg_path, const char *const *sets, size_t n_sets)
 		goto out;
 	}
 	have_sp = 1;
-	/* sensor plugins run once per heartbeat interval (docs/agent.md) */
-	if (ac->type == CONFIG_AGENT_SENSOR)
-		sp.sensor_interval_ms = ac->heartbeat_interval_ms ? ac->heartbeat_interval_ms : 30000;
+	/* interval sensor plugins run every sensor.interval, by default once per
+	 * heartbeat interval; streams run all along (docs/agent.md) */
+	if (ac->type == CONFIG_AGENT_SENSOR) {
+		sp.sensor_interval_ms = ac->sensor.interval_ms ? ac->sensor.interval_ms
+		    : ac->heartbeat_interval_ms ? ac->heartbeat_interval_ms : 30000;
+		sp.sensor_cfg = &ac->sensor;
+	}
 
 	memset(&spec, 0, sizeof(spec));
 	spec.state_dir = ac->state_dir;
@@ -1256,11 +1613,17 @@ int agent_run_main(const char *cfg_path, const char *const *sets, size_t n_sets)
 		cJSON_AddStringToObject(d, "identity", w.id.uri);
 		emit(log, EVENT_INFO, "agent_started", d);
 	}
+	/* from here the spawner's events reach the orchestrator too */
+	g_forward.sock = pw.sock;
+	g_forward.sp = &sp;
+	if (event_log_add_callback(log, forward_sink, &g_forward) < 0)
+		cli_error("warning: the spawner's events will reach the local log only");
 	/* the spawner never needs the agent's key: only the worker keeps it */
 	ident_free(&w.id);
 	if (privsep_restrict_spawner(err) != 0)
 		cli_error("warning: spawner restriction: %s", err);
 	r = spawner_run(&sp, pw.sock);
+	g_forward.sock = -1;
 	st = privsep_stop_worker(&pw, 5000);
 	g_worker_pid = 0;
 	if (st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == AGENT_EXIT_REVOKED) {

@@ -23,8 +23,6 @@ int deliver_job_result(struct spool *s, const char *job_id, const cJSON *result)
 	if (!txt)
 		goto out;
 	r = spool_append(s, SPOOL_JOB_RESULT, txt, strlen(txt), NULL);
-	if (r == 0)
-		r = spool_sync(s);
 out:
 	cJSON_free(txt);
 	cJSON_Delete(o);

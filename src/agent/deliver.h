@@ -1,7 +1,8 @@
 /*
  * deliver.h: what the worker owes the orchestrator, through the spool
  * (store/spool.h, DESIGN §5): job results and the agent's own events are
- * appended and fsync'd first, then sent, and deleted only once acknowledged.
+ * appended first, then sent, then what is still unacknowledged is fsync'd
+ * (the worker's loop), and deleted only once acknowledged.
  *
  *   job result     record body {"job_id": "<id>", "result": {...}} (class
  *                  SPOOL_JOB_RESULT) -> POST /v1/agent/jobs/{id}/result; a
@@ -30,7 +31,10 @@
 #define DELIVER_BATCH 200
 #define DELIVER_BATCH_BYTES (48 * 1024)   /* the orchestrator takes 64 KiB bodies */
 
-/* Append a job result (durable on return: spool_sync).  0 or -errno. */
+/* Append a job result.  Not synced: the worker posts it first and then
+ * calls spool_sync (a result the orchestrator acknowledged is durable there;
+ * any other is made durable by that sync, before anything is acknowledged
+ * to anyone).  0 or -errno. */
 int deliver_job_result(struct spool *s, const char *job_id, const cJSON *result) WARN_UNUSED;
 
 /* Append one event line (not synced: the caller syncs per loop).  0 or -errno. */

@@ -84,7 +84,6 @@ char *link_pinned_ca_pem(const char *pem, size_t len, const char *const *pins, s
 	struct pem_list pl;
 	struct link tmp;
 	char *out = NULL;
-	size_t olen;
 
 	memset(&tmp, 0, sizeof(tmp));
 	for (size_t i = 0; i < n_pins && i < LINK_MAX_PINS; i++)
@@ -92,14 +91,28 @@ char *link_pinned_ca_pem(const char *pem, size_t len, const char *const *pins, s
 	tmp.n_pins = n_pins < LINK_MAX_PINS ? n_pins : LINK_MAX_PINS;
 	if (pem_decode(pem, len, &pl) != 0)
 		return NULL;
-	for (size_t i = 0; i < pl.n && !out; i++) {
+	/* every pinned CA certificate, not only the first: with the backup
+	 * CA's pin listed too, a CA rollover needs no change on the agent
+	 * (docs/operations.md, "CA pin rollover") */
+	for (size_t i = 0; i < pl.n; i++) {
 		struct x509_info info;
+		char *one = NULL, *nb;
+		size_t ol = 0, cur = out ? strlen(out) : 0;
 		if (strcmp(pl.obj[i].label, "CERTIFICATE") != 0 ||
 		    x509_parse(pl.obj[i].der, pl.obj[i].len, &info) != 0)
 			continue;
-		if (info.is_ca && pin_listed(&tmp, info.pin) &&
-		    pem_encode("CERTIFICATE", pl.obj[i].der, pl.obj[i].len, &out, &olen) != 0)
-			out = NULL;
+		if (!info.is_ca || !pin_listed(&tmp, info.pin) ||
+		    pem_encode("CERTIFICATE", pl.obj[i].der, pl.obj[i].len, &one, &ol) != 0)
+			continue;
+		nb = realloc(out, cur + ol + 1);
+		if (!nb) {
+			free(one);
+			continue;
+		}
+		out = nb;
+		memcpy(out + cur, one, ol);
+		out[cur + ol] = '\0';
+		free(one);
 	}
 	pem_list_free(&pl);
 	return out;
@@ -448,10 +461,18 @@ int link_request(struct link *l, const char *method, const char *path,
 	 * timer: one retry on a fresh connection when a reused one fails. */
 	for (attempt = 0; attempt < 2; attempt++) {
 		int reused = l->conn != NULL;
+		if (l->cancel && *l->cancel)
+			return -ECANCELED;
 		if (!l->conn) {
 			r = do_connect(l);
 			if (r < 0)
 				return r;
+		}
+		if (l->fd_slot)
+			*l->fd_slot = tls_conn_fd(l->conn);
+		if (l->cancel && *l->cancel) {   /* the signal came before the fd was published */
+			link_close(l);
+			return -ECANCELED;
 		}
 		r = http_client_do(l->conn, l->url.host, method, path ? path : l->url.path, f, n,
 		    body, len, &lim, out);
@@ -464,14 +485,29 @@ int link_request(struct link *l, const char *method, const char *path,
 		memset(out, 0, sizeof(*out));
 		link_close(l);
 		snprintf(l->last_error, sizeof(l->last_error), "request %s failed (%d)", method, r);
+		if (l->cancel && *l->cancel) {
+			snprintf(l->last_error, sizeof(l->last_error), "request %s cancelled (stopping)",
+			    method);
+			return -ECANCELED;
+		}
 		if (!reused)
 			break;
 	}
 	return r;
 }
 
+void link_set_cancel(struct link *l, volatile sig_atomic_t *cancel, volatile sig_atomic_t *fd_slot)
+{
+	l->cancel = cancel;
+	l->fd_slot = fd_slot;
+	if (fd_slot)
+		*fd_slot = l->conn ? tls_conn_fd(l->conn) : -1;
+}
+
 void link_close(struct link *l)
 {
+	if (l->fd_slot)
+		*l->fd_slot = -1;   /* before the close: the number may be reused */
 	if (l->conn) {
 		tls_conn_close(l->conn);
 		l->conn = NULL;

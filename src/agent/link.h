@@ -25,6 +25,7 @@
 #ifndef STAVILY_AGENT_LINK_H
 #define STAVILY_AGENT_LINK_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include "base/util.h"
@@ -56,6 +57,9 @@ struct link {
 	unsigned long connects;            /* connection attempts (for detection rules) */
 	unsigned long connect_failures;    /* failed ones; last_fail is the latest */
 	char last_error[640];              /* for people */
+	/* Cancellation from a signal handler (link_set_cancel), may be NULL. */
+	volatile sig_atomic_t *cancel;     /* non-zero: give up at once */
+	volatile sig_atomic_t *fd_slot;    /* the live connection's socket, or -1 */
 };
 
 /*
@@ -92,14 +96,29 @@ int link_request(struct link *l, const char *method, const char *path,
     const struct http_field *extra, size_t n_extra, const void *body, size_t len,
     struct http_client_response *out) WARN_UNUSED;
 
+/*
+ * Let a signal handler interrupt a request (SIGTERM during a long poll).
+ * The link keeps *fd_slot equal to the live connection's socket (-1 when
+ * there is none; set to -1 before the socket is closed, so the handler
+ * never sees a reused number).  The handler sets *cancel and then calls
+ * shutdown(*fd_slot, SHUT_RDWR) (async-signal-safe): the blocked read ends
+ * at once.  link_request checks *cancel after publishing the socket and
+ * before any retry, so a signal between connect and the publication is not
+ * lost either; while *cancel is set it returns -ECANCELED.  Both NULL
+ * (the default) turns this off, e.g. for a last flush after the stop.
+ */
+void link_set_cancel(struct link *l, volatile sig_atomic_t *cancel, volatile sig_atomic_t *fd_slot);
+
 /* Close the connection (if any). */
 void link_close(struct link *l);
 
 /* Close and free everything (creds wiped). */
 void link_free(struct link *l);
 
-/* "pinned CA certificate" helper: the PEM of the first certificate in
- * `pem` that matches one of the pins, or NULL.  Malloc'd. */
+/* "pinned CA certificates" helper: the PEM of every CA certificate in
+ * `pem` that matches one of the pins (all of them become trust anchors, so
+ * a backup CA's pin lets the agent follow a CA rollover), or NULL if none.
+ * Malloc'd. */
 char *link_pinned_ca_pem(const char *pem, size_t len, const char *const *pins, size_t n_pins);
 
 #endif

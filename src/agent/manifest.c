@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "agent/msg.h"
+#include "agent/sensor.h"
 #include "base/fileio.h"
 #include "base/hex.h"
 
@@ -48,6 +49,7 @@ manifest_free(struct manifest *m)
 		return;
 	for (i = 0; i < m->n_policy && i < MANIFEST_POLICY_MAX; i++)
 		free(m->policy[i]);
+	free(m->sensor);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -158,7 +160,8 @@ enum manifest_status
 manifest_parse(const char *text, size_t len, const char *name, struct manifest *m,
     char err[MANIFEST_ERR_LEN])
 {
-	static const char *const known[] = { "name", "version", "type", "executable", "sha256", "policy" };
+	static const char *const known[] = { "name", "version", "type", "executable", "sha256", "policy",
+		"sensor" };
 	cJSON *root = NULL;
 	const cJSON *v, *pol;
 	const char *s;
@@ -238,6 +241,24 @@ manifest_parse(const char *text, size_t len, const char *name, struct manifest *
 			if ((m->policy[m->n_policy] = policy_entry(v, err)) == NULL)
 				goto out;
 			m->n_policy++;
+		}
+	}
+	/* sensor settings (agent/sensor.h): checked here, applied by the spawner */
+	v = cJSON_GetObjectItemCaseSensitive(root, "sensor");
+	if (v != NULL) {
+		char serr[128];
+
+		if (m->type != MANIFEST_SENSOR) {
+			snprintf(err, MANIFEST_ERR_LEN, "\"sensor\" is only for plugins of type sensor");
+			goto out;
+		}
+		if (sensor_manifest_check(v, serr) != 0) {
+			snprintf(err, MANIFEST_ERR_LEN, "%s", serr);
+			goto out;
+		}
+		if ((m->sensor = cJSON_PrintUnformatted(v)) == NULL) {
+			snprintf(err, MANIFEST_ERR_LEN, "out of memory");
+			goto out;
 		}
 	}
 	st = MANIFEST_OK;
@@ -381,12 +402,25 @@ enum manifest_status
 manifest_verify(const char *plugins_dir, const struct manifest *m, const char *pinned,
     char path[PATH_MAX], char err[MANIFEST_ERR_LEN])
 {
+	int fd = -1;
+	enum manifest_status s = manifest_verify_open(plugins_dir, m, pinned, path, &fd, err);
+
+	if (fd >= 0)
+		close(fd);
+	return s;
+}
+
+enum manifest_status
+manifest_verify_open(const char *plugins_dir, const struct manifest *m, const char *pinned,
+    char path[PATH_MAX], int *fd_out, char err[MANIFEST_ERR_LEN])
+{
 	uint8_t got[32], pin[32];
 	char hexd[65];
 	struct stat st;
 	enum manifest_status s;
 	int fd, r;
 
+	*fd_out = -1;
 	err[0] = '\0';
 	if ((s = check_dir(plugins_dir, err)) != MANIFEST_OK)
 		return s;
@@ -432,8 +466,13 @@ manifest_verify(const char *plugins_dir, const struct manifest *m, const char *p
 		s = MANIFEST_E_DIGEST;
 		goto out;
 	}
+	/* The caller execs from this descriptor: the bytes that run are the
+	 * bytes just hashed, whatever the path names by then. */
+	*fd_out = fd;
+	fd = -1;
 	s = MANIFEST_OK;
 out:
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	return s;
 }

@@ -8,7 +8,9 @@
  *     "type": "action" | "sensor",
  *     "executable": "hello",            a file name in plugins_dir (no '/')
  *     "sha256": "<64 hex>",             digest of the executable (or "sha256:<hex>")
- *     "policy": { "memory_limit": "64MB", "blocked_syscalls": ["socket"], ... }
+ *     "policy": { "memory_limit": "64MB", "blocked_syscalls": ["socket"], ... },
+ *     "sensor": { "mode": "stream", "rate_limit": 100, ... }   sensor plugins only,
+ *                                       checked by sensor_manifest_check (sensor.h)
  *   }
  * "policy" is optional and uses the keys of the `sandbox` config section
  * (sandbox_policy_set syntax: strings, numbers or booleans; lists as JSON
@@ -17,15 +19,15 @@
  * keys and anything past MANIFEST_MAX bytes are errors.  Only JSON is
  * accepted (not the YAML subset): manifests are written by packaging tools.
  *
- * Digest check and the window it leaves: sandbox_spawn() takes a path (it
- * resolves it with realpath() and execve()s it), not a descriptor, so
- * manifest_verify() hashes an opened descriptor of the executable and the
- * run then execs the path: between the two a writer could swap the file.
- * What closes the window is ownership: manifest_verify() refuses an
- * executable, manifest or plugins_dir that anyone but root (or, for an
- * unprivileged agent, its own uid) can write, and a file that is not a
- * regular file reached without symlinks.  So only someone who could rewrite
- * the manifest anyway can race the check.
+ * Digest check: manifest_verify_open() hashes an opened descriptor of the
+ * executable and hands that descriptor back; the spawner passes it to
+ * sandbox_run_start_fd(), and the sandbox execs from it (execveat with
+ * AT_EMPTY_PATH), so the bytes that run are the bytes hashed: swapping the
+ * file after the check changes nothing.  (A writer could still rewrite the
+ * file *in place* through another descriptor; ownership closes that: the
+ * executable, manifest and plugins_dir must be writable by root, or for an
+ * unprivileged agent its own uid, only, and be regular files reached
+ * without symlinks.)  #! scripts are refused from a verified descriptor.
  */
 #ifndef STAVILY_AGENT_MANIFEST_H
 #define STAVILY_AGENT_MANIFEST_H
@@ -67,6 +69,9 @@ struct manifest {
 	uint8_t sha256[32];
 	char *policy[MANIFEST_POLICY_MAX];  /* "key=value", owned */
 	size_t n_policy;
+	char *sensor;                       /* sensor plugins: the optional "sensor" object
+	                                     * (mode, stricter-only limits; agent/sensor.h)
+	                                     * as compact JSON, checked; NULL = none; owned */
 };
 
 /*
@@ -92,6 +97,15 @@ void manifest_free(struct manifest *m);
  */
 enum manifest_status manifest_verify(const char *plugins_dir, const struct manifest *m,
     const char *pinned, char path[PATH_MAX], char err[MANIFEST_ERR_LEN]) WARN_UNUSED;
+
+/*
+ * The same, keeping the hashed descriptor: on MANIFEST_OK `*fd` is the
+ * O_RDONLY|O_CLOEXEC descriptor whose contents matched (caller closes it;
+ * pass it to sandbox_run_start_fd so that what runs is what was hashed).
+ * On any other result `*fd` is -1.
+ */
+enum manifest_status manifest_verify_open(const char *plugins_dir, const struct manifest *m,
+    const char *pinned, char path[PATH_MAX], int *fd, char err[MANIFEST_ERR_LEN]) WARN_UNUSED;
 
 /* SHA-256 of what `fd` reads until EOF (at most `max` bytes, else -EFBIG).
  * Returns 0 or -errno. */

@@ -256,6 +256,11 @@ decode_payload(struct rd *r, struct msg *m)
 	case MSG_SHUTDOWN:
 		return MSG_OK;
 	case MSG_STATUS:
+	case MSG_EVENT:
+		return rd_str_heap(r, MSG_TEXT_MAX, &m->text);
+	case MSG_SENSOR_CONFIG:
+		if ((e = rd_job_id(r, m)) != MSG_OK)
+			return e;
 		return rd_str_heap(r, MSG_TEXT_MAX, &m->text);
 	}
 	return MSG_E_TYPE;
@@ -276,7 +281,7 @@ msg_decode(const uint8_t *buf, size_t len, struct msg *m)
 	if ((e = rd_u32(&r, &type_word)) != MSG_OK || (e = rd_u32(&r, &plen)) != MSG_OK)
 		return e;
 	if ((type_word >> 16) != 0 || (type_word & 0xffff) < MSG_RUN_JOB ||
-	    (type_word & 0xffff) > MSG_STATUS)
+	    (type_word & 0xffff) > MSG_SENSOR_CONFIG)
 		return MSG_E_TYPE;
 	if (plen != len - MSG_HEADER_LEN)
 		return MSG_E_LENGTH;
@@ -353,10 +358,12 @@ encodable(const struct msg *m)
 		return msg_id_valid(m->job_id) && m->data_len <= MSG_DATA_MAX;
 	case MSG_JOB_DONE:
 	case MSG_JOB_REFUSED:
+	case MSG_SENSOR_CONFIG:
 		if (!msg_id_valid(m->job_id))
 			return 0;
 		/* fall through */
 	case MSG_STATUS:
+	case MSG_EVENT:
 		return m->text == NULL || strlen(m->text) <= MSG_TEXT_MAX;
 	case MSG_JOB_STARTED:
 	case MSG_KILL_JOB:
@@ -402,6 +409,7 @@ msg_encode(const struct msg *m, uint8_t *out, size_t cap, size_t *len)
 		break;
 	case MSG_JOB_DONE:
 	case MSG_JOB_REFUSED:
+	case MSG_SENSOR_CONFIG:
 		wr_str(&w, m->job_id);
 		wr_str(&w, m->text);
 		break;
@@ -415,6 +423,7 @@ msg_encode(const struct msg *m, uint8_t *out, size_t cap, size_t *len)
 	case MSG_SHUTDOWN:
 		break;
 	case MSG_STATUS:
+	case MSG_EVENT:
 		wr_str(&w, m->text);
 		break;
 	}

@@ -23,6 +23,11 @@
  *   LOCKDOWN     worker->spawner  flag (u8 0 release / 1 engage)
  *   SHUTDOWN     either           (empty)
  *   STATUS       either           text (JSON object; "" asks for the other side's status)
+ *   EVENT        spawner->worker  text (one security event line, event.h shape, of the
+ *                                 spawner's own log: forwarded to the orchestrator)
+ *   SENSOR_CONFIG spawner->worker job_id (the sensor plugin's name), text (its
+ *                                 effective settings, agent/sensor.h JSON), sent
+ *                                 before each JOB_STARTED of a sensor run
  */
 #ifndef STAVILY_AGENT_MSG_H
 #define STAVILY_AGENT_MSG_H
@@ -42,6 +47,8 @@ enum msg_type {
 	MSG_LOCKDOWN = 7,
 	MSG_SHUTDOWN = 8,
 	MSG_STATUS = 9,
+	MSG_EVENT = 10,
+	MSG_SENSOR_CONFIG = 11,
 };
 
 #define MSG_HEADER_LEN 8
@@ -71,7 +78,7 @@ struct msg {
 	uint8_t flag;                    /* LOCKDOWN */
 	uint8_t *data;                   /* JOB_OUTPUT */
 	size_t data_len;
-	char *text;                      /* JOB_DONE, JOB_REFUSED, STATUS */
+	char *text;                      /* JOB_DONE, JOB_REFUSED, STATUS, EVENT, SENSOR_CONFIG */
 };
 
 /* Why a message was rejected. */

@@ -419,6 +419,42 @@ close_others(const int *keep, size_t n)
 	return 0;
 }
 
+/*
+ * Make descriptors 0-2 valid, so that no file opened later lands there:
+ * stdin always becomes an empty source, 1 and 2 only if they are closed.
+ * /dev/null when it exists; in an empty root (initramfs, FROM scratch, a
+ * chroot without /dev) the read end of a pipe whose write end is closed
+ * instead: reads give EOF at once, and writes to it (1 and 2, when they were
+ * closed) fail with EBADF, which is what a closed stream should do.  Says on
+ * stderr (if it is open) that /dev/null was missing.  Returns 0 or -errno.
+ */
+static int
+std_fds_valid(void)
+{
+	int src = open("/dev/null", O_RDWR | O_CLOEXEC), pv[2], fd, e = 0;
+	int from_pipe = src < 0;
+
+	if (from_pipe) {
+		e = errno;
+		if (pipe2(pv, O_CLOEXEC) != 0)
+			return -errno;
+		close(pv[1]);
+		src = pv[0];
+	}
+	for (fd = 0; fd < 3; fd++)
+		if ((fd == 0 || fcntl(fd, F_GETFD) < 0) && fd != src && dup2(src, fd) < 0) {
+			int r = -errno;
+			close(src);
+			return r;
+		}
+	if (src >= 3)
+		close(src);
+	if (from_pipe)
+		dprintf(2, "stavily worker: /dev/null: %s; stdin is an empty pipe instead\n",
+		    strerror(e));
+	return 0;
+}
+
 static void
 worker_child(const struct privsep_spec *spec, int sock)
 {
@@ -437,14 +473,12 @@ worker_child(const struct privsep_spec *spec, int sock)
 		close(sock);
 		sock = fd;
 	}
-	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (devnull < 0)
+	devnull = std_fds_valid();
+	if (devnull < 0) {
+		dprintf(2, "stavily worker: cannot make descriptors 0-2 valid: %s\n",
+		    strerror(-devnull));
 		_exit(PRIVSEP_EXIT_RESTRICT);
-	for (fd = 0; fd < 3; fd++)
-		if ((fd == 0 || fcntl(fd, F_GETFD) < 0) && fd != devnull && dup2(devnull, fd) < 0)
-			_exit(PRIVSEP_EXIT_RESTRICT);
-	if (devnull >= 3)
-		close(devnull);
+	}
 	/* Acquire: everything to read later is opened while we still may. */
 	for (i = 0; i < n; i++) {
 		fds[i] = open(spec->read_files[i], O_RDONLY | O_CLOEXEC | O_NOCTTY);

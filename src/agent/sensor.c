@@ -2,11 +2,14 @@
 #include "agent/sensor.h"
 
 #include <bearssl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/hex.h"
+#include "config/config.h"
+#include "config/units.h"
 
 struct sensor {
 	char *agent_id, *tenant, *plugin;
@@ -112,6 +115,7 @@ sensor_new(const struct sensor_config *c, uint64_t now_ms, char err[128])
 	s->emit = c->emit;
 	s->report = c->report;
 	s->ctx = c->ctx;
+	s->seq = c->first_sequence;
 	return s;
 nomem:
 	snprintf(err, 128, "out of memory");
@@ -142,6 +146,12 @@ struct sensor_counters
 sensor_counters(const struct sensor *s)
 {
 	return s->total;
+}
+
+uint64_t
+sensor_sequence(const struct sensor *s)
+{
+	return s->seq;
 }
 
 static void
@@ -391,4 +401,340 @@ sensor_finish(struct sensor *s, uint64_t now_ms)
 	s->line_len = 0;
 	s->skipping = 0;
 	flush_reports(s);
+}
+
+/* ---- settings ---------------------------------------------------------------- */
+
+#define DEF_RATE 5000
+#define DEF_BURST 20000
+#define DEF_EVENT (16 * 1024)
+#define DEF_WINDOW_MS 10000
+#define INTERVAL_MAX_MS 86400000ull
+
+void
+sensor_settings_free(struct sensor_settings *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_redact; i++)
+		free(s->redact[i]);
+	for (i = 0; i < s->n_pseudonymize; i++)
+		free(s->pseudonymize[i]);
+	memset(s, 0, sizeof(*s));
+}
+
+static int
+path_ok(const char *p)
+{
+	size_t l = strlen(p);
+
+	return l > 0 && l <= SENSOR_FIELD_MAX && p[0] != '.' && p[l - 1] != '.' &&
+	    strstr(p, "..") == NULL;
+}
+
+/* Add `p` to a field list unless it is there already. */
+static int
+add_field(char **v, size_t *n, const char *p, char err[128])
+{
+	size_t i;
+
+	if (!path_ok(p)) {
+		snprintf(err, 128, "invalid field path \"%.64s\"", p);
+		return -EINVAL;
+	}
+	for (i = 0; i < *n; i++)
+		if (strcmp(v[i], p) == 0)
+			return 0;
+	if (*n >= SENSOR_MAX_FIELDS) {
+		snprintf(err, 128, "more than %d fields", SENSOR_MAX_FIELDS);
+		return -EINVAL;
+	}
+	if ((v[*n] = strdup(p)) == NULL) {
+		snprintf(err, 128, "out of memory");
+		return -ENOMEM;
+	}
+	(*n)++;
+	return 0;
+}
+
+int
+sensor_settings_defaults(struct sensor_settings *s, const struct config_sensor *c, char err[128])
+{
+	size_t i;
+	int r = 0;
+
+	memset(s, 0, sizeof(*s));
+	err[0] = '\0';
+	s->mode = SENSOR_MODE_INTERVAL;
+	s->rate_limit = DEF_RATE;
+	s->burst = DEF_BURST;
+	s->max_event_size = DEF_EVENT;
+	s->report_window_ms = DEF_WINDOW_MS;
+	if (c == NULL)
+		return 0;
+	s->interval_ms = c->interval_ms;
+	s->rate_limit = c->rate_limit;
+	s->burst = c->burst ? c->burst : 1;
+	s->max_event_size = c->max_event_size;
+	if (s->max_event_size == 0 || s->max_event_size > SENSOR_EVENT_MAX)
+		s->max_event_size = s->max_event_size ? SENSOR_EVENT_MAX : DEF_EVENT;
+	s->report_window_ms = c->report_window_ms ? c->report_window_ms : DEF_WINDOW_MS;
+	for (i = 0; r == 0 && i < c->redact_fields.n; i++)
+		r = add_field(s->redact, &s->n_redact, c->redact_fields.v[i], err);
+	for (i = 0; r == 0 && i < c->pseudonymize_fields.n; i++)
+		r = add_field(s->pseudonymize, &s->n_pseudonymize, c->pseudonymize_fields.v[i], err);
+	if (r != 0)
+		sensor_settings_free(s);
+	return r;
+}
+
+/* A count: a non-negative integral JSON number. */
+static int
+json_count(const cJSON *v, uint64_t max, uint64_t *out)
+{
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= (double)max) ||
+	    v->valuedouble != (double)(uint64_t)v->valuedouble)
+		return -EINVAL;
+	*out = (uint64_t)v->valuedouble;
+	return 0;
+}
+
+/* A size or duration: a count, or a string with a unit ("4KB", "5m"). */
+static int
+json_unit(const cJSON *v, int is_size, uint64_t max, uint64_t *out)
+{
+	if (cJSON_IsString(v)) {
+		uint64_t x;
+		int r = is_size ? units_parse_size(v->valuestring, &x)
+		    : units_parse_duration(v->valuestring, &x);
+
+		if (r < 0 || x > max)
+			return -EINVAL;
+		*out = x;
+		return 0;
+	}
+	return json_count(v, max, out);
+}
+
+/* Stricter of two limits where 0 means "none". */
+static uint64_t
+stricter(uint64_t a, uint64_t b)
+{
+	if (a == 0)
+		return b;
+	if (b == 0)
+		return a;
+	return a < b ? a : b;
+}
+
+static int
+field_list(const cJSON *v, char **dst, size_t *n, char err[128])
+{
+	const cJSON *e;
+	int r;
+	const char *k = v != NULL && v->string != NULL ? v->string : "fields";
+
+	if (!cJSON_IsArray(v)) {
+		snprintf(err, 128, "sensor: \"%.64s\" must be a list of field paths", k);
+		return -EINVAL;
+	}
+	cJSON_ArrayForEach(e, v) {
+		if (!cJSON_IsString(e)) {
+			snprintf(err, 128, "sensor: \"%.64s\" must be a list of field paths", k);
+			return -EINVAL;
+		}
+		if ((r = add_field(dst, n, e->valuestring, err)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+int
+sensor_settings_tighten(struct sensor_settings *s, const cJSON *o, char err[128])
+{
+	struct sensor_settings t;
+	const cJSON *v;
+	size_t i;
+	int r = 0;
+
+	err[0] = '\0';
+	if (o == NULL)
+		return 0;
+	if (!cJSON_IsObject(o)) {
+		snprintf(err, 128, "\"sensor\" must be an object");
+		return -EINVAL;
+	}
+	/* work on a copy, so that `s` is untouched on error */
+	t = *s;
+	t.n_redact = t.n_pseudonymize = 0;
+	for (i = 0; r == 0 && i < s->n_redact; i++)
+		r = add_field(t.redact, &t.n_redact, s->redact[i], err);
+	for (i = 0; r == 0 && i < s->n_pseudonymize; i++)
+		r = add_field(t.pseudonymize, &t.n_pseudonymize, s->pseudonymize[i], err);
+	cJSON_ArrayForEach(v, o) {
+		uint64_t x = 0;
+		const char *k = v->string ? v->string : "";
+
+		if (r != 0)
+			break;
+		for (const cJSON *w = v->next; w != NULL; w = w->next)
+			if (w->string != NULL && strcmp(w->string, k) == 0) {
+				snprintf(err, 128, "sensor: duplicate key \"%.64s\"", k);
+				r = -EINVAL;
+			}
+		if (r != 0)
+			break;
+		if (strcmp(k, "mode") == 0) {
+			if (cJSON_IsString(v) && strcmp(v->valuestring, "stream") == 0)
+				t.mode = SENSOR_MODE_STREAM;
+			else if (cJSON_IsString(v) && strcmp(v->valuestring, "interval") == 0)
+				t.mode = SENSOR_MODE_INTERVAL;
+			else
+				r = -EINVAL;
+		} else if (strcmp(k, "interval") == 0) {
+			if ((r = json_unit(v, 0, INTERVAL_MAX_MS, &x)) == 0 && x > t.interval_ms)
+				t.interval_ms = x;   /* only less often than the agent's */
+		} else if (strcmp(k, "rate_limit") == 0) {
+			if ((r = json_count(v, 10000000, &x)) == 0)
+				t.rate_limit = stricter(t.rate_limit, x);
+		} else if (strcmp(k, "burst") == 0) {
+			if ((r = json_count(v, 100000000, &x)) == 0 && x == 0)
+				r = -EINVAL;
+			if (r == 0 && x < t.burst)
+				t.burst = x;
+		} else if (strcmp(k, "max_event_size") == 0) {
+			if ((r = json_unit(v, 1, SENSOR_EVENT_MAX, &x)) == 0 && x < 2)
+				r = -EINVAL;
+			if (r == 0 && x < t.max_event_size)
+				t.max_event_size = x;
+		} else if (strcmp(k, "redact_fields") == 0) {
+			r = field_list(v, t.redact, &t.n_redact, err);
+		} else if (strcmp(k, "pseudonymize_fields") == 0) {
+			r = field_list(v, t.pseudonymize, &t.n_pseudonymize, err);
+		} else {
+			snprintf(err, 128, "sensor: unknown key \"%.64s\"", k);
+			r = -EINVAL;
+		}
+		if (r != 0 && err[0] == '\0')
+			snprintf(err, 128, "sensor: \"%.64s\" has an invalid value", k);
+	}
+	if (r != 0) {
+		sensor_settings_free(&t);
+		return r;
+	}
+	for (i = 0; i < s->n_redact; i++)
+		free(s->redact[i]);
+	for (i = 0; i < s->n_pseudonymize; i++)
+		free(s->pseudonymize[i]);
+	*s = t;
+	return 0;
+}
+
+int
+sensor_manifest_check(const cJSON *o, char err[128])
+{
+	struct sensor_settings s;
+	int r;
+
+	if (sensor_settings_defaults(&s, NULL, err) != 0)
+		return -ENOMEM;
+	r = sensor_settings_tighten(&s, o, err);
+	sensor_settings_free(&s);
+	return r;
+}
+
+enum sensor_mode
+sensor_manifest_mode(const char *json)
+{
+	cJSON *o = json != NULL ? cJSON_Parse(json) : NULL;
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "mode");
+	enum sensor_mode r = cJSON_IsString(m) && strcmp(m->valuestring, "stream") == 0
+	    ? SENSOR_MODE_STREAM : SENSOR_MODE_INTERVAL;
+
+	cJSON_Delete(o);
+	return r;
+}
+
+char *
+sensor_settings_to_json(const struct sensor_settings *s)
+{
+	cJSON *o = cJSON_CreateObject(), *a;
+	char *text = NULL;
+	size_t i;
+
+	if (o == NULL)
+		return NULL;
+	cJSON_AddStringToObject(o, "mode", s->mode == SENSOR_MODE_STREAM ? "stream" : "interval");
+	cJSON_AddNumberToObject(o, "interval_ms", (double)s->interval_ms);
+	cJSON_AddNumberToObject(o, "rate_limit", (double)s->rate_limit);
+	cJSON_AddNumberToObject(o, "burst", (double)s->burst);
+	cJSON_AddNumberToObject(o, "max_event_size", (double)s->max_event_size);
+	cJSON_AddNumberToObject(o, "report_window_ms", (double)s->report_window_ms);
+	a = cJSON_AddArrayToObject(o, "redact_fields");
+	for (i = 0; a != NULL && i < s->n_redact; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(s->redact[i]));
+	a = cJSON_AddArrayToObject(o, "pseudonymize_fields");
+	for (i = 0; a != NULL && i < s->n_pseudonymize; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(s->pseudonymize[i]));
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return text;
+}
+
+int
+sensor_settings_from_json(struct sensor_settings *s, const char *text, char err[128])
+{
+	cJSON *o = cJSON_Parse(text ? text : "");
+	const cJSON *v;
+	int r = 0;
+
+	memset(s, 0, sizeof(*s));
+	err[0] = '\0';
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		snprintf(err, 128, "sensor settings: not a JSON object");
+		return -EINVAL;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(o, "mode");
+	s->mode = cJSON_IsString(v) && strcmp(v->valuestring, "stream") == 0 ? SENSOR_MODE_STREAM
+	    : SENSOR_MODE_INTERVAL;
+	if (json_count(cJSON_GetObjectItemCaseSensitive(o, "interval_ms"), INTERVAL_MAX_MS,
+	    &s->interval_ms) != 0 ||
+	    json_count(cJSON_GetObjectItemCaseSensitive(o, "rate_limit"), 10000000, &s->rate_limit) != 0 ||
+	    json_count(cJSON_GetObjectItemCaseSensitive(o, "burst"), 100000000, &s->burst) != 0 ||
+	    s->burst == 0 ||
+	    json_count(cJSON_GetObjectItemCaseSensitive(o, "max_event_size"), SENSOR_EVENT_MAX,
+	    &s->max_event_size) != 0 || s->max_event_size == 0 ||
+	    json_count(cJSON_GetObjectItemCaseSensitive(o, "report_window_ms"), INTERVAL_MAX_MS,
+	    &s->report_window_ms) != 0 || s->report_window_ms == 0) {
+		snprintf(err, 128, "sensor settings: invalid limits");
+		r = -EINVAL;
+	}
+	if (r == 0)
+		r = field_list(cJSON_GetObjectItemCaseSensitive(o, "redact_fields"), s->redact,
+		    &s->n_redact, err);
+	if (r == 0)
+		r = field_list(cJSON_GetObjectItemCaseSensitive(o, "pseudonymize_fields"),
+		    s->pseudonymize, &s->n_pseudonymize, err);
+	cJSON_Delete(o);
+	if (r != 0)
+		sensor_settings_free(s);
+	return r;
+}
+
+void
+sensor_settings_apply(const struct sensor_settings *s, struct sensor_config *c)
+{
+	size_t i;
+
+	c->rate_per_sec = (double)s->rate_limit;
+	c->burst = (double)s->burst;
+	c->max_event_bytes = (size_t)s->max_event_size;
+	c->report_window_ms = s->report_window_ms;
+	for (i = 0; i < s->n_redact; i++)
+		c->redact[i] = s->redact[i];
+	c->n_redact = s->n_redact;
+	for (i = 0; i < s->n_pseudonymize; i++)
+		c->pseudonymize[i] = s->pseudonymize[i];
+	c->n_pseudonymize = s->n_pseudonymize;
 }

@@ -9,14 +9,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "agent/sensor.h"
 #include "base/fileio.h"
 #include "base/timefmt.h"
 
 #define SPAWNER_STDERR_LINES 256
 #define SPAWNER_SENSOR_OUTPUT_MAX ((int64_t)64 << 20)
+
+/* sensor plugins (spawner_sensor_round, below) */
+static void sensor_plan(struct spawner *sp, struct spawner_job *j);
+static void sensor_stream_result(struct spawner *sp, struct spawner_job *j, cJSON *res);
+static int sensor_pump(int sock, struct spawner_job *j);
 
 int
 spawner_init(struct spawner *sp, const struct sandbox_policy *local, const char *plugins_dir,
@@ -120,6 +127,7 @@ start_job(struct spawner *sp, int sock, const struct msg *m)
 	}
 	j->used = true;
 	snprintf(j->id, sizeof(j->id), "%s", m->job_id);
+	sensor_plan(sp, j);
 	if (sandbox_filter_build(&j->plan.policy, sp->probe.seccomp_user_notif, &j->filter, serr) != 0)
 		goto fail;
 	j->have_filter = true;
@@ -136,8 +144,21 @@ start_job(struct spawner *sp, int sock, const struct msg *m)
 	}
 	argv[0] = j->plan.manifest.name;
 	argv[1] = NULL;
-	rc = sandbox_run_start(&j->run, &j->plan.policy, &j->filter, &sp->probe, j->plan.program,
-	    argv, in_fd, sp->log, j->out_fd, j->err_fd, serr);
+	/* Digest check on the descriptor the sandbox then execs from: what
+	 * runs is exactly what was hashed (manifest.h). */
+	{
+		char merr[MANIFEST_ERR_LEN];
+		int exec_fd = -1;
+
+		if (manifest_verify_open(sp->plugins_dir, &j->plan.manifest, m->digest, j->plan.program,
+		    &exec_fd, merr) != MANIFEST_OK) {
+			snprintf(serr, sizeof(serr), "%s", merr);
+			goto fail;
+		}
+		rc = sandbox_run_start_fd(&j->run, &j->plan.policy, &j->filter, &sp->probe,
+		    j->plan.program, exec_fd, argv, in_fd, sp->log, j->out_fd, j->err_fd, serr);
+		close(exec_fd);
+	}
 	if (rc != 0)
 		goto fail;
 	j->running = true;
@@ -278,7 +299,9 @@ finish_job(struct spawner *sp, int sock, struct spawner_job *j)
 			job_clear(j);
 			return (int)n;
 		}
-		cJSON_AddNumberToObject(res, "stdout_bytes", (double)n);
+		cJSON_AddNumberToObject(res, "stdout_bytes", (double)((uint64_t)n + j->streamed));
+		if (j->stream)
+			sensor_stream_result(sp, j, res);
 		out = cJSON_CreateNull();
 	} else
 		out = read_capture(j->out_fd, false);
@@ -316,8 +339,12 @@ spawner_step(struct spawner *sp, int sock)
 
 		if (!j->used || !j->running)
 			continue;
-		if (sandbox_run_step(&j->run, 0) == 1 && (r = finish_job(sp, sock, j)) != 0 && rc == 0)
+		if (sandbox_run_step(&j->run, 0) == 1) {
+			if ((r = finish_job(sp, sock, j)) != 0 && rc == 0)
+				rc = r;
+		} else if (j->stream && (r = sensor_pump(sock, j)) != 0 && rc == 0) {
 			rc = r;
+		}
 	}
 	return rc;
 }
@@ -364,6 +391,8 @@ spawner_handle(struct spawner *sp, int sock, const struct msg *m)
 		sp->lockdown = m->flag != 0;
 		if (sp->lockdown)
 			kill_all(sp);
+		else
+			sp->next_sensor_ms = 0;   /* sensors start again at once */
 		if (sp->log != NULL)
 			event_emit(sp->log, EVENT_WARN, sp->lockdown ? "lockdown_engaged" : "lockdown_released", NULL);
 		return 0;
@@ -412,28 +441,236 @@ drain(struct spawner *sp, int sock)
 	return rc;
 }
 
+/* ---- sensor plugins (sensor agents) ------------------------------------------ */
+
+#define SENSOR_RESTART_MIN_MS 250
+#define SENSOR_RESTART_BASE_MS 1000
+#define SENSOR_RESTART_CAP_MS 60000
+
+/* Streams: no wall_timeout, no max_output (spawner.h). */
+static void
+sensor_plan(struct spawner *sp, struct spawner_job *j)
+{
+	j->stream = sp->type == MANIFEST_SENSOR &&
+	    sensor_manifest_mode(j->plan.manifest.sensor) == SENSOR_MODE_STREAM;
+	j->streamed = 0;
+	j->started_ms = time_mono_ms();
+	if (j->stream) {
+		j->plan.policy.wall_timeout_ms = 0;
+		j->plan.policy.max_output = 0;
+	}
+}
+
+static struct spawner_sensor *
+sensor_entry(struct spawner *sp, const char *name, bool create)
+{
+	struct spawner_sensor *free_e = NULL;
+	size_t i;
+
+	for (i = 0; i < SPAWNER_MAX_JOBS; i++) {
+		if (sp->sensors[i].used && strcmp(sp->sensors[i].name, name) == 0)
+			return &sp->sensors[i];
+		if (!sp->sensors[i].used && free_e == NULL)
+			free_e = &sp->sensors[i];
+	}
+	if (!create || free_e == NULL)
+		return NULL;
+	memset(free_e, 0, sizeof(*free_e));
+	if (backoff_init(&free_e->bo, SENSOR_RESTART_BASE_MS, SENSOR_RESTART_CAP_MS) != 0)
+		return NULL;
+	free_e->used = true;
+	snprintf(free_e->name, sizeof(free_e->name), "%s", name);
+	return free_e;
+}
+
+static uint64_t
+restart_delay(struct spawner_sensor *e, uint64_t uptime_ms)
+{
+	/* a stream that ran a while was healthy: start over from base */
+	if (uptime_ms >= SENSOR_RESTART_CAP_MS)
+		backoff_reset(&e->bo);
+	return SENSOR_RESTART_MIN_MS + backoff_next(&e->bo);
+}
+
+/* A stream's JOB_DONE: why it ended and when it comes back. */
+static void
+sensor_stream_result(struct spawner *sp, struct spawner_job *j, cJSON *res)
+{
+	struct spawner_sensor *e = sensor_entry(sp, j->plan.manifest.name, false);
+	uint64_t now = time_mono_ms(), uptime = now - j->started_ms;
+
+	cJSON_AddBoolToObject(res, "stream", 1);
+	cJSON_AddNumberToObject(res, "uptime_ms", (double)uptime);
+	if (e == NULL) {
+		cJSON_AddNullToObject(res, "restart_in_ms");
+		return;
+	}
+	if (sp->lockdown) {
+		/* stopped by lockdown/quarantine: the first scan after it ends
+		 * starts it again, without a delay */
+		e->restart_pending = false;
+		cJSON_AddNullToObject(res, "restart_in_ms");
+		cJSON_AddStringToObject(res, "stopped", "lockdown");
+	} else {
+		uint64_t d = restart_delay(e, uptime);
+
+		e->restart_pending = true;
+		e->due_ms = now + d;
+		e->restarts++;
+		cJSON_AddNumberToObject(res, "restart_in_ms", (double)d);
+	}
+	cJSON_AddNumberToObject(res, "restarts", (double)e->restarts);
+}
+
+/* Send what a running stream wrote since the last call, then empty the
+ * capture file (the supervisor writes to it only inside sandbox_run_step,
+ * so nothing is lost between the read and the truncation). */
+static int
+sensor_pump(int sock, struct spawner_job *j)
+{
+	struct stat st;
+	int64_t n;
+
+	if (j->out_fd < 0 || fstat(j->out_fd, &st) != 0 || st.st_size == 0)
+		return 0;
+	n = send_output(sock, j);
+	if (n < 0)
+		return (int)n;
+	j->streamed += (uint64_t)n;
+	if (ftruncate(j->out_fd, 0) != 0 || lseek(j->out_fd, 0, SEEK_SET) != 0)
+		return -errno;
+	return 0;
+}
+
+static bool
+sensor_running(const struct spawner *sp, const char *name)
+{
+	char prefix[MSG_ID_MAX + 1];
+	size_t i;
+
+	snprintf(prefix, sizeof(prefix), "sensor.%.36s.", name);
+	for (i = 0; i < SPAWNER_MAX_JOBS; i++)
+		if (sp->jobs[i].used && strncmp(sp->jobs[i].id, prefix, strlen(prefix)) == 0)
+			return true;
+	return false;
+}
+
+/* Settings of plugin `name` for the worker, then the run.  A stream that
+ * could not start is tried again after a backoff delay. */
+static int
+start_sensor(struct spawner *sp, int sock, struct spawner_sensor *e, const struct manifest *mf,
+    uint64_t now)
+{
+	struct sensor_settings st;
+	char err[128];
+	cJSON *o = NULL;
+	struct msg m;
+	int rc;
+
+	if (sensor_settings_defaults(&st, sp->sensor_cfg, err) != 0)
+		return -ENOMEM;
+	if (mf->sensor != NULL && ((o = cJSON_Parse(mf->sensor)) == NULL ||
+	    sensor_settings_tighten(&st, o, err) != 0)) {
+		/* manifest_parse checked it: only allocation can fail here */
+		cJSON_Delete(o);
+		sensor_settings_free(&st);
+		return -ENOMEM;
+	}
+	cJSON_Delete(o);
+	/* the scan runs every sensor_interval_ms: a longer interval of the
+	 * manifest is honoured at the first scan after it is over */
+	if (st.interval_ms < sp->sensor_interval_ms)
+		st.interval_ms = sp->sensor_interval_ms;
+	e->stream = st.mode == SENSOR_MODE_STREAM;
+	if (!e->stream)
+		e->due_ms = now + st.interval_ms;
+	msg_init(&m, MSG_SENSOR_CONFIG);
+	snprintf(m.job_id, sizeof(m.job_id), "%s", e->name);
+	m.text = sensor_settings_to_json(&st);
+	sensor_settings_free(&st);
+	if (m.text == NULL)
+		return -ENOMEM;
+	rc = msg_send(sock, &m);
+	msg_free(&m);
+	if (rc != 0)
+		return rc;
+	msg_init(&m, MSG_RUN_JOB);
+	snprintf(m.job_id, sizeof(m.job_id), "sensor.%.36s.%llu", e->name,
+	    (unsigned long long)++sp->sensor_runs);
+	snprintf(m.plugin, sizeof(m.plugin), "%s", e->name);
+	m.args = strdup("{}");
+	rc = m.args ? start_job(sp, sock, &m) : -ENOMEM;
+	msg_free(&m);
+	e->restart_pending = false;
+	if (rc == 0 && e->stream && !sensor_running(sp, e->name)) {
+		e->restart_pending = true;
+		e->due_ms = now + restart_delay(e, 0);
+	}
+	return rc;
+}
+
+/* Load the manifest of `name` and start it if it is a due sensor.  0, or
+ * -errno of a send. */
+static int
+consider_sensor(struct spawner *sp, int sock, const char *name, bool scan, uint64_t now)
+{
+	struct spawner_sensor *e;
+	struct manifest mf;
+	char err[MANIFEST_ERR_LEN];
+	int rc = 0;
+
+	if (sensor_running(sp, name))
+		return 0;
+	e = sensor_entry(sp, name, scan);
+	if (e == NULL)
+		return 0;
+	if (scan)
+		e->seen = true;
+	if (e->restart_pending ? now < e->due_ms : (!scan || (!e->stream && now < e->due_ms)))
+		return 0;
+	if (manifest_load(sp->plugins_dir, name, &mf, err) != MANIFEST_OK) {
+		e->used = false;    /* gone or broken: forgotten until it is back */
+		return 0;
+	}
+	if (mf.type == MANIFEST_SENSOR) {
+		e->stream = sensor_manifest_mode(mf.sensor) == SENSOR_MODE_STREAM;
+		rc = start_sensor(sp, sock, e, &mf, now);
+	} else {
+		e->used = false;
+	}
+	manifest_free(&mf);
+	return rc;
+}
+
 int
 spawner_sensor_round(struct spawner *sp, int sock, uint64_t now_ms)
 {
 	DIR *d;
 	struct dirent *e;
+	size_t i;
 	int rc = 0;
 
-	if (sp->type != MANIFEST_SENSOR || sp->sensor_interval_ms == 0 || now_ms < sp->next_sensor_ms)
+	if (sp->type != MANIFEST_SENSOR || sp->sensor_interval_ms == 0 || sp->lockdown)
 		return 0;
+	if (now_ms < sp->next_sensor_ms) {
+		/* between scans: only streams whose restart delay is over */
+		for (i = 0; rc == 0 && i < SPAWNER_MAX_JOBS; i++)
+			if (sp->sensors[i].used && sp->sensors[i].restart_pending &&
+			    now_ms >= sp->sensors[i].due_ms)
+				rc = consider_sensor(sp, sock, sp->sensors[i].name, false, now_ms);
+		return rc;
+	}
 	sp->next_sensor_ms = now_ms + sp->sensor_interval_ms;
-	if (sp->lockdown)
-		return 0;
 	d = opendir(sp->plugins_dir);
 	if (d == NULL)
 		return 0;
-	/* bounded: at most SPAWNER_MAX_JOBS entries looked at per round */
+	for (i = 0; i < SPAWNER_MAX_JOBS; i++)
+		sp->sensors[i].seen = false;
+	/* bounded: at most 4096 entries looked at per scan */
 	for (size_t seen = 0; rc == 0 && seen < 4096 && (e = readdir(d)) != NULL; seen++) {
 		/* "sensor." + name + "." + a 20-digit counter must fit an id */
-		char name[MSG_ID_MAX - 27], prefix[MSG_ID_MAX + 1];
-		size_t len = strlen(e->d_name), i;
-		bool busy = false;
-		struct msg m;
+		char name[MSG_ID_MAX - 27];
+		size_t len = strlen(e->d_name);
 
 		if (len <= 5 || len - 5 >= sizeof(name) || strcmp(e->d_name + len - 5, ".json") != 0)
 			continue;
@@ -441,33 +678,13 @@ spawner_sensor_round(struct spawner *sp, int sock, uint64_t now_ms)
 		name[len - 5] = '\0';
 		if (!msg_id_valid(name))
 			continue;
-		snprintf(prefix, sizeof(prefix), "sensor.%s.", name);
-		for (i = 0; i < SPAWNER_MAX_JOBS; i++)
-			if (sp->jobs[i].used && strncmp(sp->jobs[i].id, prefix, strlen(prefix)) == 0)
-				busy = true;
-		if (busy)
-			continue;
-		{
-			struct manifest mf;
-			char err[MANIFEST_ERR_LEN];
-			bool is_sensor;
-
-			if (manifest_load(sp->plugins_dir, name, &mf, err) != MANIFEST_OK)
-				continue;
-			is_sensor = mf.type == MANIFEST_SENSOR;
-			manifest_free(&mf);
-			if (!is_sensor)
-				continue;
-		}
-		msg_init(&m, MSG_RUN_JOB);
-		snprintf(m.job_id, sizeof(m.job_id), "sensor.%s.%llu", name,
-		    (unsigned long long)++sp->sensor_runs);
-		snprintf(m.plugin, sizeof(m.plugin), "%s", name);
-		m.args = strdup("{}");
-		rc = m.args ? start_job(sp, sock, &m) : -ENOMEM;
-		msg_free(&m);
+		rc = consider_sensor(sp, sock, name, true, now_ms);
 	}
 	closedir(d);
+	/* plugins removed since: forget them (a running one ends on its own) */
+	for (i = 0; i < SPAWNER_MAX_JOBS; i++)
+		if (sp->sensors[i].used && !sp->sensors[i].seen && !sensor_running(sp, sp->sensors[i].name))
+			sp->sensors[i].used = false;
 	return rc;
 }
 

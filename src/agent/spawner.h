@@ -26,7 +26,8 @@
  * would not fit in one message are replaced by {"truncated": true}.
  * Sensor spawners (type MANIFEST_SENSOR) send a run's stdout raw in
  * JOB_OUTPUT chunks (stream stdout, up to 64 MiB) before JOB_DONE, whose
- * "stdout" is then null and "stdout_bytes" the size sent.
+ * "stdout" is then null and "stdout_bytes" the size sent; a streaming
+ * sensor's chunks are sent while it runs (spawner_sensor_round).
  */
 #ifndef STAVILY_AGENT_SPAWNER_H
 #define STAVILY_AGENT_SPAWNER_H
@@ -35,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent/backoff.h"
 #include "agent/manifest.h"
 #include "agent/msg.h"
 #include "agent/request.h"
@@ -46,6 +48,8 @@
 
 #define SPAWNER_MAX_JOBS 64
 
+struct config_sensor;   /* config/config.h */
+
 struct spawner_job {
 	bool used;
 	char id[MSG_ID_MAX + 1];
@@ -55,6 +59,21 @@ struct spawner_job {
 	struct sandbox_run run;
 	bool running;
 	int out_fd, err_fd;               /* capture files (memfd) */
+	bool stream;                      /* a streaming sensor (see spawner_sensor_round) */
+	uint64_t streamed;                /* stdout bytes already sent while it ran */
+	uint64_t started_ms;              /* monotonic start time */
+};
+
+/* One installed sensor plugin the spawner runs (sensor agents). */
+struct spawner_sensor {
+	bool used;
+	bool seen;                        /* found by the last directory scan */
+	bool stream;                      /* manifest "sensor": {"mode": "stream"} */
+	bool restart_pending;             /* stream: exited, restart at due_ms */
+	uint64_t due_ms;                  /* interval: next run; stream: restart time */
+	uint64_t restarts;                /* stream restarts so far */
+	struct backoff bo;                /* stream restart delays (jittered) */
+	char name[MSG_ID_MAX + 1];
 };
 
 struct spawner {
@@ -69,6 +88,8 @@ struct spawner {
 	uint64_t sensor_interval_ms;         /* sensor agents: 0 = no sensor runs */
 	uint64_t next_sensor_ms;             /* monotonic time of the next round */
 	uint64_t sensor_runs;                /* numbers the synthetic job ids */
+	const struct config_sensor *sensor_cfg; /* borrowed; NULL = sensor.h built-in defaults */
+	struct spawner_sensor sensors[SPAWNER_MAX_JOBS];
 	struct spawner_job jobs[SPAWNER_MAX_JOBS];
 };
 
@@ -88,11 +109,25 @@ int spawner_step(struct spawner *sp, int sock) WARN_UNUSED;
 
 /*
  * Sensor agents (type MANIFEST_SENSOR and sensor_interval_ms > 0): every
- * sensor_interval_ms, each installed sensor plugin (PLUGINS_DIR/NAME.json of
- * type sensor) that is not running already is started like a job with the
- * id "sensor.NAME.N" and arguments {} under the local (sensor.sandbox)
- * policy; the worker receives its JOB_STARTED/JOB_DONE/JOB_REFUSED as for a
- * job and recognises the "sensor." prefix.  Returns 0 or -errno of a send.
+ * sensor_interval_ms the plugins directory is scanned; each installed sensor
+ * plugin (PLUGINS_DIR/NAME.json of type sensor) that is not running already
+ * and is due is started like a job with the id "sensor.NAME.N" and
+ * arguments {} under the local (sensor.sandbox) policy; the worker receives
+ * SENSOR_CONFIG {its settings, agent/sensor.h: sensor_cfg made stricter by
+ * the manifest}, then JOB_STARTED/JOB_OUTPUT/JOB_DONE/JOB_REFUSED as for a
+ * job and recognises the "sensor." prefix.
+ *   - interval plugins (default): due every sensor_interval_ms, or the
+ *     manifest's longer "interval"; wall_timeout and max_output apply.
+ *   - stream plugins (manifest "sensor": {"mode": "stream"}): started once
+ *     and kept running: no wall_timeout, no max_output (the worker's
+ *     per-event size and rate limits bound what it sends; memory, CPU share,
+ *     processes and violations still apply); stdout is relayed in
+ *     JOB_OUTPUT chunks as it arrives; when it exits (or cannot start) it
+ *     is restarted after 250 ms + a full-jitter backoff (1 s doubling to
+ *     60 s, reset after a run of 60 s or more).  Its JOB_DONE result carries
+ *     "stream": true, "uptime_ms", "restarts" and "restart_in_ms" (null when
+ *     it was stopped by lockdown/quarantine: restarted when that ends).
+ * Lockdown stops every sensor and starts none.  Returns 0 or -errno of a send.
  */
 int spawner_sensor_round(struct spawner *sp, int sock, uint64_t now_ms) WARN_UNUSED;
 

@@ -28,6 +28,8 @@ struct strlist {
 enum sandbox_net { SANDBOX_NET_NONE, SANDBOX_NET_RESTRICTED, SANDBOX_NET_FULL };
 enum sandbox_on_violation { SANDBOX_VIOLATION_DENY, SANDBOX_VIOLATION_KILL };
 enum sandbox_ns_mode { SANDBOX_NS_AUTO, SANDBOX_NS_OFF, SANDBOX_NS_REQUIRED };
+/* sandbox.user_notification: a test/diagnostic switch (docs/sandbox.md). */
+enum sandbox_user_notif_mode { SANDBOX_USER_NOTIF_ON, SANDBOX_USER_NOTIF_OFF };
 
 /*
  * One sandbox policy section ("sandbox" for actions, "sensor.sandbox" for
@@ -54,6 +56,8 @@ struct config_sandbox {
 	struct strlist require;            /* layers that must apply: seccomp, landlock, namespaces, ... */
 	bool report_fs_denials;            /* report unauthorized_filesystem_access (costs a notify round trip per open) */
 	uint64_t tmp_size;                 /* size cap of the private /tmp tmpfs, bytes */
+	char *cgroup;                      /* cgroup v2 site: "auto" (default), "off" or an absolute path (sandbox/cgroup.h) */
+	enum sandbox_user_notif_mode user_notification; /* off: force the ERRNO+LOG fallback (tests) */
 	/* Added by the config subsystem: */
 	bool fs_default_ro;                /* filesystem_access entries without :ro/:rw are read-only
 	                                      (true for sensor.sandbox, false for sandbox) */
@@ -111,6 +115,19 @@ struct config_logging {
 
 enum config_agent_type { CONFIG_AGENT_ACTION, CONFIG_AGENT_SENSOR };
 
+/* sensor (sensor agents): the monitoring-focused controls applied to every
+ * sensor plugin's output (agent/sensor.h); a plugin's manifest may only make
+ * them stricter (docs/agent.md "Sensor agents"). */
+struct config_sensor {
+	uint64_t interval_ms;            /* between runs of interval sensors; 0 = agent.heartbeat_interval */
+	uint64_t rate_limit;             /* events per second per plugin, 0 = none */
+	uint64_t burst;                  /* token bucket size (>= 1) */
+	uint64_t max_event_size;         /* bytes of one event line */
+	uint64_t report_window_ms;       /* drops are reported at most once per window */
+	struct strlist redact_fields;    /* dotted paths replaced by "[REDACTED]" */
+	struct strlist pseudonymize_fields; /* dotted paths replaced by keyed hashes */
+};
+
 /* agent */
 struct config_agent {
 	enum config_agent_type type;
@@ -127,6 +144,8 @@ struct config_agent {
 	uint64_t max_concurrent_jobs;
 	uint64_t heartbeat_interval_ms;
 	char *user;                      /* "uid:gid" of the network worker; NULL = 65534:65534 */
+	uint64_t spool_max_size;         /* agent.spool_max_size: the spool's cap (store/spool.h), bytes */
+	struct config_sensor sensor;     /* section "sensor" (sensor agents) */
 };
 
 /* orchestrator */
@@ -142,6 +161,7 @@ struct config_orchestrator {
 	uint64_t failure_window_ms;
 	uint64_t max_connections;
 	uint64_t max_connections_per_source;
+	char *workers;                   /* event loops: "auto" (one per CPU) or "1".."64" */
 };
 
 /* privacy */

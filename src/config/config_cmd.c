@@ -1,15 +1,20 @@
 /*
- * config_cmd.c: `stavily config check|show`, the operator's view of the
- * schema: check reports every error as FILE:LINE: message (exit 78), show
- * prints the effective configuration with defaults and secrets redacted.
+ * config_cmd.c: `stavily config check|show|schema`, the operator's view of
+ * the schema: check reports every error as FILE:LINE: message (exit 78), show
+ * prints the effective configuration with defaults and secrets redacted,
+ * schema prints the reference generated from the schema table (the key
+ * tables of docs/config.md, `make docs`).
  */
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/cli.h"
 #include "config/config.h"
+#include "config/schema_doc.h"
 
 /* Overrides accepted on one command line. */
 #define CONFIG_CMD_MAX_SETS 64
@@ -17,6 +22,7 @@
 static const char usage[] =
     "usage: stavily config check [--set KEY=VALUE]... FILE\n"
     "       stavily config show [--set KEY=VALUE]... [FILE]\n"
+    "       stavily config schema [--markdown | --json]\n"
     "\n"
     "  check   validate FILE (.yaml, .yml or .ini); prints \"FILE: ok\" and exits 0,\n"
     "          or prints every error as FILE:LINE: message and exits 78\n"
@@ -24,7 +30,34 @@ static const char usage[] =
     "          secrets redacted); without FILE, the defaults\n"
     "  --set KEY=VALUE   override a dotted key after the file (lists: a,b,c);\n"
     "          its errors are reported as \"--set: message\"\n"
+    "  schema  print the reference of every section and key (type, default,\n"
+    "          allowed values, refused insecure values, meaning), generated\n"
+    "          from the schema: --markdown (default) as in docs/config.md,\n"
+    "          --json for programs\n"
     "See docs/config.md for every key.\n";
+
+/* `config schema [--markdown | --json]` */
+static int
+schema_cmd(int argc, char **argv)
+{
+	bool json = false;
+	int i, r;
+
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else if (strcmp(argv[i], "--markdown") == 0)
+			json = false;
+		else
+			return cli_usage_error(usage, "config schema: unknown argument '%s'", argv[i]);
+	}
+	r = json ? schema_doc_json(stdout) : schema_doc_markdown(stdout);
+	if (r < 0) {
+		cli_error("config schema: %s", r == -ENOMEM ? "out of memory" : "cannot write output");
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
 
 int
 config_main(int argc, char **argv)
@@ -44,6 +77,8 @@ config_main(int argc, char **argv)
 	if (argc < 2)
 		return cli_usage_error(usage, "config: missing command");
 	cmd = argv[1];
+	if (strcmp(cmd, "schema") == 0)
+		return schema_cmd(argc, argv);
 	if (strcmp(cmd, "check") == 0)
 		show = false;
 	else if (strcmp(cmd, "show") == 0)

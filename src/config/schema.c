@@ -125,6 +125,19 @@ check_hostport(const char *v)
 	return NULL;
 }
 
+/* orchestrator.workers: "auto" or 1..64 (NETLOOP_MAX_WORKERS) */
+static const char *
+check_workers(const char *v)
+{
+	uint64_t n;
+
+	if (strcmp(v, "auto") == 0)
+		return NULL;
+	if (units_parse_uint(v, &n) < 0 || n < 1 || n > 64)
+		return "expected \"auto\" or a number of event loops from 1 to 64";
+	return NULL;
+}
+
 static const char *
 check_https(const char *v)
 {
@@ -140,6 +153,18 @@ check_pin(const char *v)
 {
 	if (strncmp(v, "sha256:", 7) != 0 || !all_of(v + 7, "0123456789abcdefABCDEF", 64, 64))
 		return "expected an SPKI pin \"sha256:<64 hex digits>\"";
+	return NULL;
+}
+
+/* A sensor event field: a dotted path of keys ("user.email"), as
+ * agent/sensor.h takes them (at most 128 characters, no empty component). */
+static const char *
+check_field_path(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > 128 || v[0] == '.' || v[n - 1] == '.' || strstr(v, "..") != NULL)
+		return "expected a dotted field path (1 to 128 characters, e.g. user.email)";
 	return NULL;
 }
 
@@ -183,11 +208,30 @@ check_layer(const char *v)
 	return "unknown layer (seccomp, landlock, namespaces, no_new_privs, rlimits, cgroup, seccomp_user_notif)";
 }
 
+/* sandbox.cgroup: auto, off or an absolute path (no ".." components). */
+static const char *
+check_cgroup(const char *v)
+{
+	const char *p;
+
+	if (strcmp(v, "auto") == 0 || strcmp(v, "off") == 0)
+		return NULL;
+	if (v[0] != '/')
+		return "expected auto, off or the absolute path of a cgroup v2 directory";
+	for (p = v; (p = strstr(p, "..")) != NULL; p += 2)
+		if (p[-1] == '/' && (p[2] == '/' || p[2] == '\0'))
+			return "'..' components are not allowed";
+	if (strlen(v) >= 480)
+		return "path too long";
+	return NULL;
+}
+
 /* ---- enums and choices -------------------------------------------------- */
 
 static const char *const net_names[] = { "none", "restricted", "full", NULL };
 static const char *const violation_names[] = { "deny", "kill", NULL };
 static const char *const ns_names[] = { "auto", "off", "required", NULL };
+static const char *const user_notif_names[] = { "on", "off", NULL };
 static const char *const level_names[] = { "DEBUG", "INFO", "WARN", "ERROR", "CRITICAL", NULL };
 static const char *const agent_type_names[] = { "action", "sensor", NULL };
 
@@ -216,13 +260,13 @@ static const struct schema_choice fallback_choices[] = {
 	{ .section = S, .name = "memory_limit", .type = ST_SIZE, .off = OFF(F.memory_limit), .def = "256MB", .max = UINT64_MAX, .desc = "address-space/memory cap of a plugin (0 = none)" }, \
 	{ .section = S, .name = "cpu_limit", .type = ST_FRACTION, .off = OFF(F.cpu_limit), .def = "0.5", .max = 1024, .desc = "share of one CPU core (0.5 = half a core; 0 = none)" }, \
 	{ .section = S, .name = "network_access", .type = ST_ENUM, .off = OFF(F.network_access), .def = NET, .names = net_names, .desc = "none: no network; restricted: connect only where policy allows; full: unrestricted" }, \
-	{ .section = S, .name = "filesystem_access", .type = ST_LIST, .off = OFF(F.filesystem_access), .def = FS, .check = check_fs_entry, .desc = "absolute paths the plugin may reach, each optionally :ro or :rw" }, \
-	{ .section = S, .name = "allowed_syscalls", .type = ST_LIST, .off = OFF(F.allowed_syscalls), .def = "read,write,open,close,stat", .check = check_syscall, .desc = "system calls (names, aliases, @groups) allowed in addition to the sandbox's base set" }, \
+	{ .section = S, .name = "filesystem_access", .type = ST_LIST, .off = OFF(F.filesystem_access), .def = FS, .check = check_fs_entry, .desc = "absolute paths the plugin may reach, each optionally :ro or :rw (without a suffix: read-write in sandbox, read-only in sensor.sandbox); '..' components are refused" }, \
+	{ .section = S, .name = "allowed_syscalls", .type = ST_LIST, .off = OFF(F.allowed_syscalls), .def = "read,write,open,close,stat", .check = check_syscall, .desc = "system calls allowed in addition to the sandbox's base set: libseccomp x86-64 names, aliases (exec, fork, open, stat) or @groups; unknown names are errors" }, \
 	{ .section = S, .name = "blocked_syscalls", .type = ST_LIST, .off = OFF(F.blocked_syscalls), .def = "exec,fork,socket,bind", .check = check_syscall, .desc = "system calls that are always denied and reported (wins over allowed_syscalls)" }, \
 	{ .section = S, .name = "wall_timeout", .type = ST_DURATION, .off = OFF(F.wall_timeout_ms), .def = "60s", .max = DUR_MAX, .desc = "wall-clock limit of one plugin run (0 = none)" }, \
 	{ .section = S, .name = "max_output", .type = ST_SIZE, .off = OFF(F.max_output), .def = "1MB", .max = UINT64_MAX, .desc = "cap on stdout+stderr bytes kept (0 = none)" }, \
 	{ .section = S, .name = "max_processes", .type = ST_UINT, .off = OFF(F.max_processes), .def = "32", .max = 65536, .desc = "processes/threads (0 = none)" }, \
-	{ .section = S, .name = "max_open_files", .type = ST_UINT, .off = OFF(F.max_open_files), .def = "64", .max = 1048576, .desc = "open file descriptors (0 = none)" }, \
+	{ .section = S, .name = "max_open_files", .type = ST_UINT, .off = OFF(F.max_open_files), .def = "64", .max = 1000, .desc = "open file descriptors (at most 1000, below the descriptor the plugin is started from; 0 = that maximum)" }, \
 	{ .section = S, .name = "max_file_size", .type = ST_SIZE, .off = OFF(F.max_file_size), .def = "64MB", .max = UINT64_MAX, .desc = "largest file a plugin may write (0 = none)" }, \
 	{ .section = S, .name = "on_violation", .type = ST_ENUM, .off = OFF(F.on_violation), .def = "deny", .names = violation_names, .desc = "blocked system call: deny (EPERM, reported) or kill the plugin" }, \
 	{ .section = S, .name = "max_violations", .type = ST_UINT, .off = OFF(F.max_violations), .def = "100", .max = UINT64_MAX, .desc = "kill the plugin after this many reported violations (0 = never)" }, \
@@ -230,7 +274,9 @@ static const struct schema_choice fallback_choices[] = {
 	{ .section = S, .name = "namespaces", .type = ST_ENUM, .off = OFF(F.namespaces), .def = "auto", .names = ns_names, .desc = "auto: use namespaces where the kernel allows; off; required: fail if unavailable" }, \
 	{ .section = S, .name = "require", .type = ST_LIST, .off = OFF(F.require), .def = NULL, .check = check_layer, .desc = "layers that must apply or the run fails (seccomp, landlock, namespaces, no_new_privs, rlimits, cgroup, seccomp_user_notif)" }, \
 	{ .section = S, .name = "report_fs_denials", .type = ST_BOOL, .off = OFF(F.report_fs_denials), .def = "true", .desc = "report unauthorized_filesystem_access events (one notification round trip per open)" }, \
-	{ .section = S, .name = "tmp_size", .type = ST_SIZE, .off = OFF(F.tmp_size), .def = "64MB", .max = UINT64_MAX, .desc = "size of the plugin's private /tmp" }
+	{ .section = S, .name = "tmp_size", .type = ST_SIZE, .off = OFF(F.tmp_size), .def = "64MB", .max = UINT64_MAX, .desc = "size of the plugin's private /tmp" }, \
+	{ .section = S, .name = "user_notification", .type = ST_ENUM, .off = OFF(F.user_notification), .def = "on", .names = user_notif_names, .desc = "test/diagnostic switch: off forces the fallback without seccomp user notification (violations denied with EPERM and logged by the kernel, not reported)" }, \
+	{ .section = S, .name = "cgroup", .type = ST_STRING, .off = OFF(F.cgroup), .def = "auto", .check = check_cgroup, .desc = "cgroup v2 for memory.max/cpu.max/pids.max: auto (our own cgroup when delegated to us, e.g. systemd Delegate=yes), off, or the absolute path of a delegated cgroup2 directory; missing controllers fall back to rlimits and the duty cycle" }
 
 const struct schema_key schema_keys[] = {
 	{ .section = "authentication_methods.agents", .name = "primary", .type = ST_CHOICE, .off = OFF(authentication.primary), .def = "mtls", .choices = primary_choices, .bad = "unsupported: agents authenticate only with mTLS client certificates", .desc = "how agents authenticate to the orchestrator" },
@@ -238,7 +284,7 @@ const struct schema_key schema_keys[] = {
 	{ .section = "authentication_methods.agents", .name = "certificate_rotation", .type = ST_ROTATION, .off = OFF(authentication.cert_lifetime_ms), .def = "90d", .min = 60000, .max = 825ULL * 86400000ULL, .desc = "client certificate lifetime: \"Automatic N-day rotation\" or a duration; renewed at about 2/3 of it" },
 	{ .section = "security.agent_auth", .name = "require_tls", .type = ST_BOOL, .off = OFF(agent_auth.require_tls), .def = "true", .flags = SK_MUST_TRUE, .bad = "insecure value: require_tls cannot be false (there is no plaintext mode)", .desc = "must be true" },
 	{ .section = "security.agent_auth", .name = "validate_hostname", .type = ST_BOOL, .off = OFF(agent_auth.validate_hostname), .def = "true", .flags = SK_MUST_TRUE, .bad = "insecure value: validate_hostname cannot be false (set agent.server_name instead)", .desc = "must be true" },
-	{ .section = "security.agent_auth", .name = "max_failed_attempts", .type = ST_UINT, .off = OFF(agent_auth.max_failed_attempts), .def = "5", .min = 1, .max = 1000, .desc = "failed authentications per source before a lockout and an authentication_failures_exceeded event" },
+	{ .section = "security.agent_auth", .name = "max_failed_attempts", .type = ST_UINT, .off = OFF(agent_auth.max_failed_attempts), .def = "5", .min = 1, .max = 1000, .desc = "failed authentications per source (within orchestrator.failure_window) before a lockout and an authentication_failures_exceeded event" },
 	SANDBOX_KEYS("sandbox", sandbox, "restricted", "/tmp,/var/log/stavily"),
 	SANDBOX_KEYS("sensor.sandbox", sensor_sandbox, "none", "/var/log:ro"),
 	{ .section = "encryption_in_transit.agent_communication", .name = "protocol", .type = ST_CHOICE, .off = OFF(transit.protocol), .def = "mtls", .choices = primary_choices, .bad = "unsupported: agent communication is always mTLS with client certificates", .desc = "transport between agent and orchestrator" },
@@ -264,10 +310,19 @@ const struct schema_key schema_keys[] = {
 	{ .section = "agent", .name = "max_concurrent_jobs", .type = ST_UINT, .off = OFF(agent.max_concurrent_jobs), .def = "4", .min = 1, .max = 1024, .desc = "plugins run at the same time" },
 	{ .section = "agent", .name = "heartbeat_interval", .type = ST_DURATION, .off = OFF(agent.heartbeat_interval_ms), .def = "30s", .min = 1000, .max = 86400000, .desc = "time between heartbeats" },
 	{ .section = "agent", .name = "user", .type = ST_STRING, .off = OFF(agent.user), .def = NULL, .check = check_uidgid, .desc = "\"uid:gid\" of the unprivileged network worker (unset = 65534:65534)" },
+	{ .section = "agent", .name = "spool_max_size", .type = ST_SIZE, .off = OFF(agent.spool_max_size), .def = "64MB", .min = 256 * 1024, .max = 1ULL << 40, .desc = "cap of the outgoing spool: past it the oldest sensor events are dropped (spool_overflow); job results and security events may use a quarter more, then new jobs wait (docs/storage.md)" },
+	/* sensor controls (agent/sensor.h, docs/agent.md "Sensor agents") */
+	{ .section = "sensor", .name = "interval", .type = ST_DURATION, .off = OFF(agent.sensor.interval_ms), .def = "0s", .max = 86400000, .desc = "time between runs of interval sensor plugins (0 = agent.heartbeat_interval)" },
+	{ .section = "sensor", .name = "rate_limit", .type = ST_UINT, .off = OFF(agent.sensor.rate_limit), .def = "5000", .max = 10000000, .desc = "events per second one sensor plugin may send (excess dropped and reported; 0 = none)" },
+	{ .section = "sensor", .name = "burst", .type = ST_UINT, .off = OFF(agent.sensor.burst), .def = "20000", .min = 1, .max = 100000000, .desc = "events a sensor plugin may send at once above rate_limit (token bucket size)" },
+	{ .section = "sensor", .name = "max_event_size", .type = ST_SIZE, .off = OFF(agent.sensor.max_event_size), .def = "16KiB", .min = 2, .max = 1048576, .desc = "largest event line (bytes); longer ones are dropped and reported" },
+	{ .section = "sensor", .name = "report_window", .type = ST_DURATION, .off = OFF(agent.sensor.report_window_ms), .def = "10s", .min = 100, .max = 86400000, .desc = "drops and invalid lines are reported at most once per window per plugin" },
+	{ .section = "sensor", .name = "redact_fields", .type = ST_LIST, .off = OFF(agent.sensor.redact_fields), .def = NULL, .check = check_field_path, .desc = "event fields (dotted paths, e.g. user.email) replaced by \"[REDACTED]\" before events leave the host" },
+	{ .section = "sensor", .name = "pseudonymize_fields", .type = ST_LIST, .off = OFF(agent.sensor.pseudonymize_fields), .def = NULL, .check = check_field_path, .desc = "event fields (dotted paths) replaced by a keyed hash (hmac-sha256) before events leave the host" },
 	{ .section = "orchestrator", .name = "name", .type = ST_STRING, .off = OFF(orchestrator.name), .def = "orchestrator", .check = check_ident, .desc = "name of this orchestrator in events" },
 	{ .section = "orchestrator", .name = "state_dir", .type = ST_PATH, .off = OFF(orchestrator.state_dir), .def = "/var/lib/stavily/orchestrator", .check = check_path, .desc = "CA, tenants, event store, audit log (0700)" },
 	{ .section = "orchestrator", .name = "listen_enroll", .type = ST_STRING, .off = OFF(orchestrator.listen_enroll), .def = "0.0.0.0:8443", .check = check_hostport, .desc = "enrollment listener (server-authenticated TLS + Basic auth)" },
-	{ .section = "orchestrator", .name = "listen_agent", .type = ST_STRING, .off = OFF(orchestrator.listen_agent), .def = "0.0.0.0:8444", .check = check_hostport, .desc = "mTLS agent listener" },
+	{ .section = "orchestrator", .name = "listen_agent", .type = ST_STRING, .off = OFF(orchestrator.listen_agent), .def = "0.0.0.0:8444", .check = check_hostport, .desc = "mTLS agent listener ([::1]:8444 for IPv6)" },
 	{ .section = "orchestrator", .name = "admin_socket", .type = ST_PATH, .off = OFF(orchestrator.admin_socket), .def = "/run/stavily/admin.sock", .check = check_path, .desc = "local admin API socket (0600)" },
 	{ .section = "orchestrator", .name = "trust_domain", .type = ST_STRING, .off = OFF(orchestrator.trust_domain), .def = "stavily.local", .check = check_hostname, .desc = "SPIFFE trust domain in agent certificates" },
 	{ .section = "orchestrator", .name = "events_retention", .type = ST_DURATION, .off = OFF(orchestrator.events_retention_ms), .def = "30d", .min = 3600000, .max = DUR_MAX, .desc = "how long stored events are kept" },
@@ -275,6 +330,7 @@ const struct schema_key schema_keys[] = {
 	{ .section = "orchestrator", .name = "failure_window", .type = ST_DURATION, .off = OFF(orchestrator.failure_window_ms), .def = "15m", .min = 1000, .max = 30ULL * 86400000ULL, .desc = "window in which failed attempts are counted" },
 	{ .section = "orchestrator", .name = "max_connections", .type = ST_UINT, .off = OFF(orchestrator.max_connections), .def = "1024", .min = 1, .max = 1000000, .desc = "concurrent connections over all listeners" },
 	{ .section = "orchestrator", .name = "max_connections_per_source", .type = ST_UINT, .off = OFF(orchestrator.max_connections_per_source), .def = "32", .min = 1, .max = 1000000, .desc = "concurrent connections from one address" },
+	{ .section = "orchestrator", .name = "workers", .type = ST_STRING, .off = OFF(orchestrator.workers), .def = "auto", .check = check_workers, .desc = "event loops (threads): auto = one per CPU the process may use (max 64), or 1 to 64" },
 	{ .section = "privacy", .name = "pseudonymize_addresses", .type = ST_BOOL, .off = OFF(privacy.pseudonymize_addresses), .def = "false", .desc = "replace peer addresses in events by keyed hashes" },
 };
 const size_t schema_n_keys = ARRAY_SIZE(schema_keys);

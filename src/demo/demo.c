@@ -7,9 +7,12 @@
  * orchestrator initialised and run on loopback (free ports); a tenant and an
  * installation token; an action agent registered and run; a sample plugin
  * installed (this binary, as `demo-plugin`, with its manifest and SHA-256);
- * a job and its result; a hostile job and the blocked_syscall_attempt the
- * orchestrator stored; the security events; a forced certificate rotation;
- * the audit chain verified; everything stopped and removed.
+ * a sensor agent with its own token and a sample sensor plugin (this binary
+ * again, as `stavily-demo-sensor`); a job and its result; a hostile job and
+ * the blocked_syscall_attempt the orchestrator stored; the sensor events the
+ * orchestrator stored (with a field pseudonymized and one redacted by the
+ * agent); the security events; a forced certificate rotation; the audit
+ * chain verified; everything stopped and removed.
  *
  * Every component is this binary re-executed through /proc/self/exe as a
  * child process, exactly as an operator would run them, so the demo proves
@@ -51,9 +54,10 @@ static const char usage[] =
     "\n"
     "Runs the product's whole flow on this machine, in a temporary directory, and\n"
     "explains each step: configuration checks, an orchestrator on loopback, a tenant\n"
-    "and a token, an action agent registered and running, a job to a sample plugin,\n"
-    "a hostile plugin blocked and reported, security events, a certificate rotation,\n"
-    "the audit chain verified; then everything is stopped and removed.\n"
+    "and a token, an action agent and a sensor agent registered and running, a job\n"
+    "to a sample plugin, a hostile plugin blocked and reported, sensor events, security\n"
+    "events, a certificate rotation, the audit chain verified; then everything is\n"
+    "stopped and removed.\n"
     "  --json   one JSON object with every step's result on stdout\n"
     "  --keep   keep the temporary directory and print its path\n";
 
@@ -107,6 +111,10 @@ static const char brief_yaml[] =
     "    - \"Connection timeout patterns\"\n";
 
 #define DEMO_PLUGIN_NAME  "stavily-demo-plugin"
+#define DEMO_SENSOR_NAME  "stavily-demo-sensor"   /* main.c dispatches this argv[0] too */
+#define DEMO_SENSOR_AGENT "demo-sensor-1"
+#define DEMO_SENSOR_EVENT "demo_sensor_reading"
+#define DEMO_SENSOR_N     3                        /* events per run of the sensor plugin */
 /* Bounds on every wait: the whole demo stays well under 20 s on a busy
  * machine, and a hung child is killed rather than waited for. */
 #define DEMO_CMD_MS      8000    /* one short command (ctl, init, register) */
@@ -123,9 +131,10 @@ struct demo {
 	int json;
 	char dir[64];
 	char orch[96], sock[128], agent_dir[96], agent_conf[128], plugins[96];
+	char sensor_dir[96], sensor_conf[128], sensor_plugins[96];
 	char pin[128];
 	int eport, aport;
-	pid_t orch_pid, agent_pid;
+	pid_t orch_pid, agent_pid, sensor_pid;
 	cJSON *report;        /* --json output */
 	int failures;
 	int stepno;
@@ -541,29 +550,29 @@ demo_tenant(struct demo *d, char *token, size_t toklen)
 	return ok ? 0 : -1;
 }
 
-/* The sample plugin: this binary copied as plugins/demo-plugin, with its
- * manifest naming its SHA-256 (the agent checks it before every run). */
+/* This binary copied as DIR/EXE, with the manifest DIR/NAME.json naming its
+ * SHA-256 (the agent checks it before every run); `extra` is more manifest
+ * members ("" or ",\"sensor\":{...}").  The digest's first 16 hex digits go
+ * to `short_hex`.  Returns 0 or -1. */
 static int
-demo_plugin_install(struct demo *d)
+install_plugin(const char *dir, const char *exe, const char *name, const char *type,
+    const char *extra, char short_hex[17])
 {
-	char path[160], man[160], hexd[65], text[512];
+	char path[192], man[192], hexd[65], text[768];
 	unsigned char dig[32];
 	br_sha256_context sc;
 	char *buf = NULL;
 	size_t n;
-	int rc;
 
-	step(d, "Sample plugin installed: this binary as demo-plugin, manifest with its SHA-256");
-	snprintf(d->plugins, sizeof(d->plugins), "%s/plugins", d->dir);
-	snprintf(path, sizeof(path), "%s/demo-plugin", d->plugins);
-	snprintf(man, sizeof(man), "%s/" DEMO_PLUGIN_NAME ".json", d->plugins);
-	if ((rc = file_read_all("/proc/self/exe", 64u << 20, &buf, &n)) < 0 ||
-	    (mkdir(d->plugins, 0755) < 0 && errno != EEXIST) ||
-	    (rc = file_write_atomic(path, buf, n, 0755)) < 0) {
+	snprintf(path, sizeof(path), "%s/%s", dir, exe);
+	snprintf(man, sizeof(man), "%s/%s.json", dir, name);
+	if (file_read_all("/proc/self/exe", 64u << 20, &buf, &n) < 0 ||
+	    (mkdir(dir, 0755) < 0 && errno != EEXIST) ||
+	    file_write_atomic(path, buf, n, 0755) < 0) {
 		free(buf);
-		result(d, "plugin_install", 0, "cannot copy the plugin binary");
 		return -1;
 	}
+	chmod(dir, 0755);
 	chmod(path, 0755);
 	br_sha256_init(&sc);
 	br_sha256_update(&sc, buf, n);
@@ -571,14 +580,28 @@ demo_plugin_install(struct demo *d)
 	free(buf);
 	hex_encode(dig, sizeof(dig), hexd);
 	hexd[64] = '\0';
-	snprintf(text, sizeof(text), "{\"name\":\"" DEMO_PLUGIN_NAME "\",\"version\":\"1.0\",\"type\":\"action\","
-	    "\"executable\":\"demo-plugin\",\"sha256\":\"%s\"}\n", hexd);
-	if (file_write_atomic(man, text, strlen(text), 0644) < 0) {
-		result(d, "plugin_install", 0, "cannot write %s", man);
+	snprintf(text, sizeof(text), "{\"name\":\"%s\",\"version\":\"1.0\",\"type\":\"%s\","
+	    "\"executable\":\"%s\",\"sha256\":\"%s\"%s}\n", name, type, exe, hexd, extra);
+	if (file_write_atomic(man, text, strlen(text), 0644) < 0)
+		return -1;
+	chmod(man, 0644);
+	snprintf(short_hex, 17, "%.16s", hexd);
+	return 0;
+}
+
+/* The sample plugin: this binary copied as plugins/demo-plugin. */
+static int
+demo_plugin_install(struct demo *d)
+{
+	char hexd[17];
+
+	step(d, "Sample plugin installed: this binary as demo-plugin, manifest with its SHA-256");
+	snprintf(d->plugins, sizeof(d->plugins), "%s/plugins", d->dir);
+	if (install_plugin(d->plugins, "demo-plugin", DEMO_PLUGIN_NAME, "action", "", hexd) < 0) {
+		result(d, "plugin_install", 0, "cannot install the plugin in %s", d->plugins);
 		return -1;
 	}
-	chmod(man, 0644);
-	result(d, "plugin_install", 1, DEMO_PLUGIN_NAME " 1.0, sha256 %.16s...", hexd);
+	result(d, "plugin_install", 1, DEMO_PLUGIN_NAME " 1.0, sha256 %s...", hexd);
 	return 0;
 }
 
@@ -644,6 +667,130 @@ demo_agent(struct demo *d, const char *token)
 	return started ? 0 : -1;
 }
 
+/* A sensor agent with its own token: the sample sensor plugin (this binary
+ * as stavily-demo-sensor, run once: manifest interval 1h) prints
+ * DEMO_SENSOR_N readings; the agent pseudonymizes user.email and redacts
+ * session.token before they leave the host (config section `sensor`). */
+static int
+demo_sensor_agent(struct demo *d)
+{
+	char text[1280], tokf[128], evlog[128], hexd[17], *out = NULL;
+	uint64_t end;
+	cJSON *j;
+	int rc, started = 0;
+
+	step(d, "Sensor agent: its own token, a sample sensor plugin, registered and running");
+	snprintf(d->sensor_dir, sizeof(d->sensor_dir), "%s/sensor", d->dir);
+	snprintf(d->sensor_conf, sizeof(d->sensor_conf), "%s/agent.yaml", d->sensor_dir);
+	snprintf(d->sensor_plugins, sizeof(d->sensor_plugins), "%s/sensor-plugins", d->dir);
+	snprintf(tokf, sizeof(tokf), "%s/token", d->sensor_dir);
+	snprintf(evlog, sizeof(evlog), "%s/events.log", d->sensor_dir);
+	if (install_plugin(d->sensor_plugins, "demo-sensor", DEMO_SENSOR_NAME, "sensor",
+	    ",\"sensor\":{\"mode\":\"interval\",\"interval\":\"1h\"}", hexd) < 0 ||
+	    mkdir(d->sensor_dir, 0755) < 0) {
+		result(d, "sensor_agent_run", 0, "cannot install the sensor plugin or create %s", d->sensor_dir);
+		return -1;
+	}
+	j = ctl(d, DEMO_CMD_MS, "token", "create", "--tenant", DEMO_TENANT, "--uses", "1", (char *)NULL);
+	snprintf(text, sizeof(text), "%s", jstr(j, "token"));
+	cJSON_Delete(j);
+	rc = text[0] != '\0' && file_write_atomic(tokf, text, strlen(text), 0600) == 0 ? 0 : -1;
+	explicit_bzero(text, sizeof(text));
+	if (rc < 0) {
+		result(d, "sensor_agent_run", 0, "no installation token for the sensor agent");
+		return -1;
+	}
+	snprintf(text, sizeof(text),
+	    "agent:\n  type: sensor\n  id: " DEMO_SENSOR_AGENT "\n  tenant: " DEMO_TENANT "\n"
+	    "  state_dir: %s/state\n  plugins_dir: %s\n  enroll_url: https://127.0.0.1:%d\n"
+	    "  orchestrator_url: https://127.0.0.1:%d\n  server_name: localhost\n"
+	    "  heartbeat_interval: 1s\n  ca_pins: [\"%s\"]\n"
+	    "sensor:\n  rate_limit: 100\n  burst: 50\n  max_event_size: 4KiB\n"
+	    "  pseudonymize_fields: [user.email]\n  redact_fields: [session.token]\n"
+	    "logging:\n  file: %s\n", d->sensor_dir, d->sensor_plugins, d->eport, d->aport, d->pin, evlog);
+	if (file_write_atomic(d->sensor_conf, text, strlen(text), 0644) < 0) {
+		result(d, "sensor_agent_run", 0, "cannot write the sensor agent's configuration");
+		return -1;
+	}
+	chmod(d->sensor_conf, 0644);
+	{
+		char *argv[] = { (char *)"stavily", (char *)"agent", (char *)"register", (char *)"-c",
+			d->sensor_conf, (char *)"--token-file", tokf, NULL };
+		rc = run_cmd(d, argv, DEMO_CMD_MS, &out);
+	}
+	free(out);
+	unlink(tokf);
+	if (rc != 0) {
+		result(d, "sensor_agent_run", 0, "sensor agent register failed (exit %d, see children.log)", rc);
+		return -1;
+	}
+	{
+		char *argv[] = { (char *)"stavily", (char *)"agent", (char *)"run", (char *)"-c", d->sensor_conf, NULL };
+		d->sensor_pid = spawn_bg(d, argv, NULL);
+	}
+	end = time_mono_ms() + DEMO_UP_MS;
+	while (d->sensor_pid > 0 && !started && !expired(end)) {
+		started = file_has(evlog, "\"agent_started\"");
+		if (!started)
+			sleep_ms(50);
+	}
+	say(d, "    %-22s " DEMO_SENSOR_NAME " 1.0 (sensor, sha256 %s...)\n    %-22s %s\n", "plugin", hexd,
+	    "controls", "100 events/s (burst 50), 4 KiB per event, user.email pseudonymized, "
+	    "session.token redacted");
+	result(d, "sensor_agent_run", started, started ? "registered as " DEMO_TENANT "/" DEMO_SENSOR_AGENT
+	    " with its own token; running (pid %d)" : "sensor agent did not start in time (pid %d; see children.log)",
+	    (int)d->sensor_pid);
+	return started ? 0 : -1;
+}
+
+static const char *
+nested_str(const cJSON *o, const char *k1, const char *k2)
+{
+	return jstr(cJSON_GetObjectItemCaseSensitive(o, k1), k2);
+}
+
+/* The sensor plugin's readings as the orchestrator stored them. */
+static void
+demo_sensor_events(struct demo *d)
+{
+	cJSON *evs = NULL, *e, *arr;
+	uint64_t end = time_mono_ms() + DEMO_EVENT_MS;
+	int n = 0, good = 0;
+
+	step(d, "Sensor events stored by the orchestrator (ctl events query --event " DEMO_SENSOR_EVENT ")");
+	for (;;) {
+		evs = ctl(d, DEMO_CMD_MS, "events", "query", "--tenant", DEMO_TENANT, "--event",
+		    DEMO_SENSOR_EVENT, (char *)NULL);
+		n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(evs, "events"));
+		if (n >= DEMO_SENSOR_N || expired(end))
+			break;
+		cJSON_Delete(evs);
+		evs = NULL;
+		sleep_ms(200);
+	}
+	arr = cJSON_GetObjectItemCaseSensitive(evs, "events");
+	say(d, "    %-4s %-14s %-20s %-18s %-10s %-24s %s\n", "seq", "agent", "plugin", "metric", "value",
+	    "user.email", "session.token");
+	cJSON_ArrayForEach(e, arr) {
+		const cJSON *seq = cJSON_GetObjectItemCaseSensitive(e, "sequence");
+		const cJSON *val = cJSON_GetObjectItemCaseSensitive(e, "value");
+		const char *mail = nested_str(e, "user", "email"), *tok = nested_str(e, "session", "token");
+
+		say(d, "    %-4d %-14s %-20s %-18s %-10g %.23s%s %s\n", cJSON_IsNumber(seq) ? (int)seq->valuedouble : 0,
+		    jstr(e, "agent_id"), jstr(e, "plugin"), jstr(e, "metric"),
+		    cJSON_IsNumber(val) ? val->valuedouble : 0.0, mail, strlen(mail) > 23 ? "..." : "", tok);
+		good += strcmp(jstr(e, "agent_id"), DEMO_SENSOR_AGENT) == 0 &&
+		    strcmp(jstr(e, "plugin"), DEMO_SENSOR_NAME) == 0 &&
+		    strncmp(mail, "hmac-sha256:", 12) == 0 && strcmp(tok, "[REDACTED]") == 0;
+	}
+	result(d, "sensor_events", n == DEMO_SENSOR_N && good == n, "%d reading(s) stored, each once, enriched with "
+	    "agent, tenant, plugin and sequence; user.email pseudonymized, session.token redacted on the host", n);
+	if (arr != NULL)
+		cJSON_AddItemToObject(cJSON_GetObjectItemCaseSensitive(d->report, "sensor_events"), "events",
+		    cJSON_Duplicate(arr, 1));
+	cJSON_Delete(evs);
+}
+
 /* Submits a job and waits for its stored result; returns the job or NULL. */
 static cJSON *
 submit(struct demo *d, const char *args)
@@ -686,10 +833,9 @@ demo_jobs(struct demo *d)
 	if (j)
 		cJSON_AddItemToObject(d->report, "hostile_job", j);
 	/* The job result the orchestrator stored counts the violations; the
-	 * events themselves are in the agent's log (the sandbox supervisor
-	 * runs in the spawner, whose events are not forwarded yet: see
-	 * docs/agent.md "Not built yet"; step "security events" says whether
-	 * the orchestrator has them). */
+	 * events are in the agent's log first (the sandbox supervisor runs in
+	 * the spawner, which hands them to the worker's spool); step "security
+	 * events" shows the one the orchestrator stored, or says it has none. */
 	cJSON *viol = cJSON_GetObjectItemCaseSensitive(res, "violations");
 	int nviol = cJSON_IsNumber(viol) ? (int)viol->valuedouble : 0;
 	char evlog[128], *buf = NULL;
@@ -749,6 +895,8 @@ demo_security_events(struct demo *d)
 	}
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(evs, "events")) {
 		const char *name = jstr(e, "event");
+		if (strcmp(name, DEMO_SENSOR_EVENT) == 0)
+			continue;   /* monitoring data, shown in its own step */
 		total++;
 		for (i = 0; i < nt && strcmp(t[i].name, name) != 0; i++)
 			;
@@ -775,9 +923,9 @@ demo_security_events(struct demo *d)
 		free(line);
 	}
 	if (i == nt)
-		say(d, "    not yet stored here: the sandbox's own events (blocked_syscall_attempt,\n"
-		       "    unauthorized_filesystem_access) stay in the agent's log until the spawner's\n"
-		       "    events are forwarded (docs/agent.md, \"Not built yet\").\n");
+		say(d, "    NOT STORED: the orchestrator has no blocked_syscall_attempt for tenant " DEMO_TENANT ";\n"
+		       "    the hostile job's events are only in the agent's own log (step above): the\n"
+		       "    agent did not forward its spawner's security events.\n");
 	cJSON_Delete(evs);
 }
 
@@ -885,12 +1033,14 @@ rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 static void
 demo_shutdown(struct demo *d, int keep)
 {
-	int a, o;
+	int a, s, o;
 
 	step(d, "Shut down (SIGTERM) and remove the temporary directory");
 	a = stop_child(&d->agent_pid);
+	s = stop_child(&d->sensor_pid);
 	o = stop_child(&d->orch_pid);
-	result(d, "shutdown", a && o, "agent %s, orchestrator %s", a ? "stopped" : "FAILED to stop cleanly",
+	result(d, "shutdown", a && s && o, "action agent %s, sensor agent %s, orchestrator %s",
+	    a ? "stopped" : "FAILED to stop cleanly", s ? "stopped" : "FAILED to stop cleanly",
 	    o ? "stopped" : "FAILED to stop cleanly");
 	if (!keep)
 		nftw(d->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -915,7 +1065,7 @@ demo_main(int argc, char **argv)
 		else
 			return cli_usage_error(usage, "unknown option '%s'", argv[i]);
 	}
-	d.orch_pid = d.agent_pid = -1;
+	d.orch_pid = d.agent_pid = d.sensor_pid = -1;
 	{
 		struct sigaction sa;
 		memset(&sa, 0, sizeof(sa));
@@ -939,7 +1089,12 @@ demo_main(int argc, char **argv)
 	demo_config(&d);
 	if (demo_orchestrator(&d) == 0 && demo_tenant(&d, token, sizeof(token)) == 0 &&
 	    demo_plugin_install(&d) == 0 && demo_agent(&d, token) == 0) {
-		demo_jobs(&d);
+		int sensor = demo_sensor_agent(&d) == 0;
+
+		if (!demo_interrupted)
+			demo_jobs(&d);
+		if (!demo_interrupted && sensor)
+			demo_sensor_events(&d);
 		if (!demo_interrupted)
 			demo_rotate(&d);
 		if (!demo_interrupted)
@@ -953,10 +1108,6 @@ demo_main(int argc, char **argv)
 		say(&d, "\ninterrupted: stopping what was started\n");
 		cJSON_AddBoolToObject(d.report, "interrupted", 1);
 	}
-	step(&d, "Sensor agent");
-	say(&d, "    not part of the demo yet: sensor agents run their plugins on an interval and\n"
-	        "    stream events through the spool (docs/agent.md); the demo does not start one.\n");
-	cJSON_AddStringToObject(d.report, "sensor", "not shown in the demo yet");
 	demo_shutdown(&d, keep);
 	say(&d, "\n%s: %d step(s) failed\n", d.failures ? "demo FAILED" : "demo done", d.failures);
 	if (d.json) {
@@ -1070,17 +1221,48 @@ plug_from_stdin(void)
 	return plug_echo(args);
 }
 
+/* Sensor mode (argv[0] "stavily-demo-sensor"): DEMO_SENSOR_N readings, one
+ * JSON object per line, with a user e-mail and a session token the agent is
+ * configured to pseudonymize and redact.  Only clocks and ids: the sensor
+ * sandbox gives no filesystem access the demo could count on. */
+static int
+plug_sensor(void)
+{
+	struct timespec ts;
+	char drain[256];
+	double v[DEMO_SENSOR_N];
+	static const char *const metric[DEMO_SENSOR_N] = { "monotonic_clock_s", "sandbox_pid", "sandbox_uid" };
+
+	while (read(0, drain, sizeof(drain)) > 0)   /* the arguments: {} */
+		;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	v[0] = (double)ts.tv_sec + (double)(ts.tv_nsec / 1000000) / 1000.0;
+	v[1] = (double)getpid();
+	v[2] = (double)getuid();
+	for (int i = 0; i < DEMO_SENSOR_N; i++)
+		plug_say("{\"event\":\"" DEMO_SENSOR_EVENT "\",\"reading\":%d,\"metric\":\"%s\",\"value\":%.3f,"
+		    "\"user\":{\"email\":\"alice@example.com\"},\"session\":{\"token\":\"s3cr3t-%d\"}}\n",
+		    i + 1, metric[i], v[i], i);
+	plug_flush();
+	return 0;
+}
+
 int
 demo_plugin_main(int argc, char **argv)
 {
+	const char *base = argc > 0 && argv[0] ? strrchr(argv[0], '/') : NULL;
+
 	/* Started by the agent as a plugin: argv = { manifest name } (main.c
 	 * dispatches on that name), the job's arguments on stdin. */
+	base = base ? base + 1 : argc > 0 && argv[0] ? argv[0] : "";
+	if (strcmp(base, DEMO_SENSOR_NAME) == 0 || (argc >= 2 && strcmp(argv[1], "sensor") == 0))
+		return plug_sensor();
 	if (argc < 2)
 		return plug_from_stdin();
 	if (strcmp(argv[1], "hostile") == 0)
 		return plug_hostile();
 	if (strcmp(argv[1], "echo") == 0)
 		return plug_from_stdin();
-	fputs("usage: stavily demo-plugin hostile|echo\n", stderr);
+	fputs("usage: stavily demo-plugin hostile|echo|sensor\n", stderr);
 	return EXIT_USAGE;
 }

@@ -17,12 +17,87 @@ static const char usage[] =
     "usage: stavily orchestrator init -d STATE_DIR --name HOSTNAME [--san DNS-or-IP]...\n"
     "                                 [--trust-domain NAME]\n"
     "       stavily orchestrator run -c orchestrator.yaml [--set KEY=VALUE]...\n"
+    "       stavily orchestrator rollover -d STATE_DIR --key BACKUP_CA_KEY\n"
+    "       stavily orchestrator backup-ca -d STATE_DIR\n"
     "\n"
     "init  creates the CA (EC P-256, STATE_DIR/ca.key 0600), the server certificate for\n"
     "      HOSTNAME and every --san, and STATE_DIR/orchestrator.yaml; prints the CA pin\n"
     "      (sha256:<hex>) for agent configs.  Refuses to overwrite an existing CA.\n"
-    "run   serves the enrollment listener and the admin socket until SIGTERM\n"
-    "      (SIGHUP reopens the event log file).  --set overrides a configuration key.\n";
+    "run   serves the enrollment listener, the mTLS agent listener and the admin socket\n"
+    "      until SIGTERM (SIGHUP reopens the event log file).  --set overrides a\n"
+    "      configuration key.  -c is also --config, -d also --state-dir.\n"
+    "rollover  (orchestrator stopped) makes the backup CA (init wrote ca-backup.*; its key\n"
+    "      was moved offline) the CA: reissues the server certificate under it, keeps the\n"
+    "      old CA trusted for agent certificates (ca-previous.pem) and creates the next\n"
+    "      backup CA.  Prints the new CA pin and the next backup pin.\n"
+    "backup-ca  creates the backup CA (ca-backup.key, ca-backup.pem) in a state directory\n"
+    "      made before init did so; prints its pin.  Refuses when one exists.\n";
+
+/* `orchestrator backup-ca`: the backup CA for a state directory that has none */
+static int cmd_backup_ca(int argc, char **argv)
+{
+	const char *dir = NULL;
+	char pin[X509_PIN_STR_LEN];
+	int r;
+
+	if (argc == 3 && (strcmp(argv[1], "-d") == 0 || strcmp(argv[1], "--state-dir") == 0))
+		dir = argv[2];
+	else
+		return cli_usage_error(usage, "orchestrator backup-ca: -d STATE_DIR is required");
+	r = orch_backup_create(dir, pin);
+	if (r == -EEXIST) {
+		cli_error("%s: a backup CA already exists there (ca-backup.key)", dir);
+		return EXIT_FAIL;
+	}
+	if (r == -ENOENT) {
+		cli_error("%s: not an orchestrator state directory (no ca.pem)", dir);
+		return EXIT_FAIL;
+	}
+	if (r < 0) {
+		cli_error("%s: %s", dir, r > -4000 ? strerror(-r) : ca_strerror(r));
+		return EXIT_FAIL;
+	}
+	printf("%s\n", pin);
+	fprintf(stderr, "stavily: backup CA pin above: add it to agent.ca_pins, then move "
+	    "%s/" ORCH_CA_BACKUP_KEY_FILE " offline; restart the orchestrator so that agents receive "
+	    "the backup CA (ca_backup) with their next renewal\n", dir);
+	return EXIT_OK;
+}
+
+/* `orchestrator rollover` (orch_init.h; docs/operations.md "CA pin rollover") */
+static int cmd_rollover(int argc, char **argv)
+{
+	struct orch_rollover_opts o;
+	struct orch_rollover_result res;
+	char why[240];
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	for (int i = 1; i < argc; i++) {
+		if (i + 1 >= argc)
+			return cli_usage_error(usage, "orchestrator rollover: '%s' needs a value or is unknown", argv[i]);
+		if (strcmp(argv[i], "-d") == 0 || strcmp(argv[i], "--state-dir") == 0)
+			o.state_dir = argv[++i];
+		else if (strcmp(argv[i], "--key") == 0)
+			o.backup_key = argv[++i];
+		else
+			return cli_usage_error(usage, "orchestrator rollover: unknown option '%s'", argv[i]);
+	}
+	if (!o.state_dir || !o.backup_key)
+		return cli_usage_error(usage, "orchestrator rollover: -d STATE_DIR and --key BACKUP_CA_KEY are required");
+	r = orch_rollover(&o, &res, why, sizeof(why));
+	if (r < 0) {
+		cli_error("orchestrator rollover: %s%s%s", why[0] ? why : "",
+		    why[0] ? ": " : "", r > -4000 ? strerror(-r) : ca_strerror(r));
+		return EXIT_FAIL;
+	}
+	printf("%s\n", res.pin);
+	fprintf(stderr, "stavily: the CA is now %s (was %s); the server certificate was reissued\n"
+	    "stavily: agents' certificates of the old CA stay accepted while %s/" ORCH_CA_PREVIOUS_FILE " exists\n"
+	    "stavily: next backup CA pin %s: add it to agent.ca_pins, then move %s/" ORCH_CA_BACKUP_KEY_FILE " offline\n",
+	    res.pin, res.previous_pin, o.state_dir, res.next_backup_pin, o.state_dir);
+	return EXIT_OK;
+}
 
 static int cmd_init(int argc, char **argv)
 {
@@ -66,6 +141,21 @@ static int cmd_init(int argc, char **argv)
 	printf("%s\n", pin);
 	fprintf(stderr, "stavily: orchestrator state in %s; configuration %s/orchestrator.yaml\n"
 	    "stavily: put the CA pin above into every agent's agent.ca_pins\n", o.state_dir, o.state_dir);
+	{
+		/* the backup pin (orch_init made ca-backup.*): agents list it too */
+		char bp[X509_PIN_STR_LEN + 16], cp[4200];
+		struct x509_chain ch;
+		unsigned char p[32];
+		snprintf(cp, sizeof(cp), "%s/" ORCH_CA_BACKUP_CERT_FILE, o.state_dir);
+		if (x509_chain_load_file(cp, &ch) == 0) {
+			if (x509_spki_pin(ch.certs[0].data, ch.certs[0].data_len, p) == 0 &&
+			    x509_pin_format(p, bp) == 0)
+				fprintf(stderr, "stavily: backup CA pin %s: add it to agent.ca_pins too, then "
+				    "move %s/" ORCH_CA_BACKUP_KEY_FILE " offline (docs/operations.md, CA pin rollover)\n",
+				    bp, o.state_dir);
+			x509_chain_free(&ch);
+		}
+	}
 	return EXIT_OK;
 }
 
@@ -102,5 +192,9 @@ orchestrator_main(int argc, char **argv)
 		return cmd_init(argc - 1, argv + 1);
 	if (strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "rollover") == 0)
+		return cmd_rollover(argc - 1, argv + 1);
+	if (strcmp(argv[1], "backup-ca") == 0)
+		return cmd_backup_ca(argc - 1, argv + 1);
 	return cli_usage_error(usage, "orchestrator: unknown command '%s'", argv[1]);
 }

@@ -146,10 +146,53 @@ static int token_from_obj(const cJSON *o, const char *tenant, struct token_recor
 	return r;
 }
 
+/* An optional "key" field (64 lower-case hex: an SPKI SHA-256) into `pin`:
+ * 1 if present and valid, 0 if absent, -EINVAL if malformed. */
+static int key_field(const cJSON *o, unsigned char pin[32])
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, "key");
+
+	if (!v)
+		return 0;
+	if (!cJSON_IsString(v) || strlen(v->valuestring) != 64 || !hex_ok(v->valuestring) ||
+	    hex_decode(v->valuestring, pin, 32) != 0)
+		return -EINVAL;
+	return 1;
+}
+
+static int add_key_field(cJSON *o, const unsigned char pin[32])
+{
+	char hex[65];
+
+	hex_encode(pin, 32, hex);
+	return cJSON_AddStringToObject(o, "key", hex) ? 0 : -ENOMEM;
+}
+
+void registry_agent_key_push(struct registry_agent *a, const unsigned char pin[32])
+{
+	if (registry_agent_key_used(a, pin))
+		return;
+	if (a->n_keys == REGISTRY_MAX_KEYS) {
+		memmove(a->keys[0], a->keys[1], (REGISTRY_MAX_KEYS - 1) * sizeof(a->keys[0]));
+		a->n_keys--;
+	}
+	memcpy(a->keys[a->n_keys++], pin, 32);
+}
+
+int registry_agent_key_used(const struct registry_agent *a, const unsigned char pin[32])
+{
+	for (size_t i = 0; i < a->n_keys; i++)
+		if (memcmp(a->keys[i], pin, 32) == 0)
+			return 1;
+	return 0;
+}
+
 static int agent_from_obj(const cJSON *o, struct registry_agent *a)
 {
 	const char *id = str_field(o, "id"), *ident = str_field(o, "identity");
 	const char *serial = str_field(o, "serial"), *tok = str_field(o, "token_id");
+	unsigned char pin[32];
+	int k;
 
 	memset(a, 0, sizeof(*a));
 	if (!registry_agent_id_valid(id) || !fit(ident, sizeof(a->identity)) ||
@@ -160,6 +203,11 @@ static int agent_from_obj(const cJSON *o, struct registry_agent *a)
 	strcpy(a->identity, ident);
 	strcpy(a->serial, serial);
 	strcpy(a->token_id, tok);
+	k = key_field(o, pin);
+	if (k < 0)
+		return k;
+	if (k == 1)
+		registry_agent_key_push(a, pin);
 	return 0;
 }
 
@@ -172,7 +220,8 @@ static cJSON *agent_to_obj(const struct registry_agent *a)
 	    !cJSON_AddStringToObject(o, "serial", a->serial) ||
 	    !cJSON_AddStringToObject(o, "token_id", a->token_id) ||
 	    !cJSON_AddNumberToObject(o, "enrolled", (double)a->enrolled) ||
-	    !cJSON_AddNumberToObject(o, "not_after", (double)a->not_after)) {
+	    !cJSON_AddNumberToObject(o, "not_after", (double)a->not_after) ||
+	    (a->n_keys > 0 && add_key_field(o, a->keys[a->n_keys - 1]) != 0)) {
 		cJSON_Delete(o);
 		return NULL;
 	}
@@ -334,9 +383,13 @@ int registry_apply(struct registry_tenant *t, const char *rec, size_t len)
 		struct registry_agent *a = &t->agents[k];
 		if (op[0] == 'r') {
 			const char *serial = str_field(o, "serial");
+			unsigned char pin[32];
+			int kf = key_field(o, pin);
 			if (!fit(serial, sizeof(a->serial)) || !hex_ok(serial) ||
-			    num_field(o, "not_after", &na))
+			    num_field(o, "not_after", &na) || kf < 0)
 				goto out;
+			if (kf == 1)
+				registry_agent_key_push(a, pin);
 			memcpy(a->prev_serial, a->serial, sizeof(a->serial));
 			copy_str(a->serial, sizeof(a->serial), serial);
 			a->not_after = na;
@@ -383,6 +436,19 @@ int registry_apply(struct registry_tenant *t, const char *rec, size_t len)
 		strcpy(c.id, cid);
 		strcpy(c.type, type);
 		push_command(&t->agents[k], &c);
+		r = 0;
+	} else if (strcmp(op, "deliver") == 0) {
+		const cJSON *ids = cJSON_GetObjectItemCaseSensitive(o, "ids"), *e;
+		int64_t at;
+		if (!cJSON_IsArray(ids) || num_field(o, "at", &at))
+			goto out;
+		cJSON_ArrayForEach(e, ids) {
+			long k = cJSON_IsString(e) ? registry_job_find(t, e->valuestring) : -ENOENT;
+			if (k < 0)
+				goto out;     /* a delivery names only jobs recorded before it */
+			t->jobs[k].delivered = at;
+			t->jobs[k].attempts++;
+		}
 		r = 0;
 	} else if (strcmp(op, "command_ack") == 0) {
 		const char *id = str_field(o, "agent_id");
@@ -447,6 +513,8 @@ static int add_tenant_struct(struct registry *r, struct registry_tenant *t)
 	return 0;
 }
 
+static int seen_load(const struct registry *r, struct registry_tenant *t, size_t *restored);
+
 static int load_tenant(struct registry *r, const char *name, struct registry_report *rep)
 {
 	char path[REG_PATH_MAX];
@@ -499,6 +567,15 @@ static int load_tenant(struct registry *r, const char *name, struct registry_rep
 		 * record: the tenant was never acknowledged; ignore it */
 		tenant_free(t);
 		return 0;
+	}
+	{
+		size_t restored = 0;
+		if (seen_load(r, t, &restored) < 0) {
+			if (rep)
+				rep->seen_unreadable++;
+		} else if (rep) {
+			rep->seen_restored += restored;
+		}
 	}
 	e = add_tenant_struct(r, t);
 	if (e < 0)
@@ -565,6 +642,10 @@ void registry_close(struct registry *r)
 {
 	if (!r)
 		return;
+	/* the last heartbeats survive a clean stop (best effort: a hint) */
+	if (registry_seen_flush(r) < 0) {
+		/* nothing to do at close: the previous snapshot stays */
+	}
 	for (size_t i = 0; i < r->n; i++)
 		tenant_free(r->t[i]);
 	free(r->t);
@@ -778,6 +859,12 @@ out:
 int registry_agent_renew(struct registry *r, struct registry_tenant *t, size_t idx,
     const char *serial_hex, int64_t not_after, int64_t now)
 {
+	return registry_agent_renew_key(r, t, idx, serial_hex, not_after, now, NULL);
+}
+
+int registry_agent_renew_key(struct registry *r, struct registry_tenant *t, size_t idx,
+    const char *serial_hex, int64_t not_after, int64_t now, const unsigned char *key_pin)
+{
 	struct registry_agent *a;
 	cJSON *o;
 	int e;
@@ -793,7 +880,8 @@ int registry_agent_renew(struct registry *r, struct registry_tenant *t, size_t i
 	    !cJSON_AddStringToObject(o, "agent_id", a->id) ||
 	    !cJSON_AddStringToObject(o, "serial", serial_hex) ||
 	    !cJSON_AddNumberToObject(o, "not_after", (double)not_after) ||
-	    !cJSON_AddNumberToObject(o, "at", (double)now)) {
+	    !cJSON_AddNumberToObject(o, "at", (double)now) ||
+	    (key_pin && add_key_field(o, key_pin) != 0)) {
 		cJSON_Delete(o);
 		return -ENOMEM;
 	}
@@ -801,6 +889,8 @@ int registry_agent_renew(struct registry *r, struct registry_tenant *t, size_t i
 	cJSON_Delete(o);
 	if (e < 0)
 		return e;
+	if (key_pin)
+		registry_agent_key_push(a, key_pin);
 	memcpy(a->prev_serial, a->serial, sizeof(a->serial));
 	copy_str(a->serial, sizeof(a->serial), serial_hex);
 	a->not_after = not_after;
@@ -955,6 +1045,152 @@ int registry_job_result(struct registry *r, struct registry_tenant *t, size_t id
 out:
 	cJSON_Delete(o);
 	return e;
+}
+
+int registry_job_deliver(struct registry *r, struct registry_tenant *t, const size_t *idx,
+    size_t n, int64_t now)
+{
+	cJSON *o, *ids;
+	int e;
+
+	(void)r;
+	if (n == 0)
+		return 0;
+	o = cJSON_CreateObject();
+	ids = o ? cJSON_AddArrayToObject(o, "ids") : NULL;
+	if (!ids || !cJSON_AddStringToObject(o, "op", "deliver") ||
+	    !cJSON_AddNumberToObject(o, "at", (double)now)) {
+		cJSON_Delete(o);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		cJSON *s;
+		if (idx[i] >= t->n_jobs) {
+			cJSON_Delete(o);
+			return -EINVAL;
+		}
+		s = cJSON_CreateString(t->jobs[idx[i]].id);
+		if (!s) {
+			cJSON_Delete(o);
+			return -ENOMEM;
+		}
+		cJSON_AddItemToArray(ids, s);
+	}
+	e = commit(t, o);
+	cJSON_Delete(o);
+	if (e < 0)
+		return e;
+	for (size_t i = 0; i < n; i++) {
+		t->jobs[idx[i]].delivered = now;
+		t->jobs[idx[i]].attempts++;
+	}
+	return 0;
+}
+
+int64_t registry_job_lease_end(const struct registry_job *j)
+{
+	if (!j->delivered)
+		return 0;
+	return j->delivered + (j->timeout > 0 ? j->timeout : REGISTRY_LEASE_DEFAULT) +
+	    REGISTRY_LEASE_GRACE;
+}
+
+/* ---- last_seen snapshot ----------------------------------------------------------- */
+
+void registry_agent_seen(struct registry_tenant *t, size_t idx, int64_t now)
+{
+	if (idx >= t->n_agents)
+		return;
+	t->agents[idx].last_seen = now;
+	t->seen_dirty = 1;
+}
+
+static int seen_path(const struct registry *r, const char *name, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%s/%s/%s", r->dir, name, REGISTRY_SEEN_FILE);
+
+	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
+}
+
+static int seen_save(const struct registry *r, struct registry_tenant *t)
+{
+	char path[REG_PATH_MAX], *s = NULL;
+	cJSON *o = cJSON_CreateObject();
+	int e = -ENOMEM;
+
+	if (!o)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n_agents; i++)
+		if (t->agents[i].last_seen > 0 &&
+		    !cJSON_AddNumberToObject(o, t->agents[i].id, (double)t->agents[i].last_seen))
+			goto out;
+	s = cJSON_PrintUnformatted(o);
+	if (!s)
+		goto out;
+	e = seen_path(r, t->name, path, sizeof(path));
+	if (e == 0)
+		e = file_write_atomic(path, s, strlen(s), 0600);
+	if (e < 0)
+		goto out;
+	for (size_t i = 0; i < t->n_agents; i++)
+		t->agents[i].seen_saved = t->agents[i].last_seen;
+	t->seen_dirty = 0;
+out:
+	cJSON_free(s);
+	cJSON_Delete(o);
+	return e;
+}
+
+int registry_seen_flush(struct registry *r)
+{
+	int first = 0;
+
+	for (size_t i = 0; r && i < r->n; i++) {
+		int e;
+		if (!r->t[i]->seen_dirty)
+			continue;
+		e = seen_save(r, r->t[i]);
+		if (e < 0 && first == 0)
+			first = e;
+	}
+	return first;
+}
+
+/* Apply the snapshot of `t` (after the journal replay: agents unknown to
+ * the journal are skipped).  0, or -EBADMSG/-errno when it is unreadable
+ * (the caller ignores it: it is a hint). */
+static int seen_load(const struct registry *r, struct registry_tenant *t, size_t *restored)
+{
+	char path[REG_PATH_MAX], *buf = NULL;
+	size_t len = 0;
+	cJSON *o = NULL, *e;
+	int rc;
+
+	rc = seen_path(r, t->name, path, sizeof(path));
+	if (rc == 0)
+		rc = file_read_all(path, REGISTRY_SEEN_MAX, &buf, &len);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	o = cJSON_ParseWithLength(buf, len);
+	free(buf);
+	if (!cJSON_IsObject(o)) {
+		cJSON_Delete(o);
+		return -EBADMSG;
+	}
+	cJSON_ArrayForEach(e, o) {
+		long k;
+		if (!e->string || !cJSON_IsNumber(e) || e->valuedouble <= 0 || e->valuedouble > 9.0e15)
+			continue;
+		k = registry_agent_find(t, e->string);
+		if (k < 0)
+			continue;
+		t->agents[k].last_seen = t->agents[k].seen_saved = (int64_t)e->valuedouble;
+		(*restored)++;
+	}
+	cJSON_Delete(o);
+	return 0;
 }
 
 /* ---- heartbeat commands --------------------------------------------------------- */

@@ -13,8 +13,10 @@
  *                                                             the token's whole state
  *   {"op":"enroll","agent":{...},"token":{<token fields>}}    an enrollment and the
  *                                                             token's state after it
- *   {"op":"renew","agent_id":"a","serial":"<hex>","not_after":N,"at":N}
- *                                                             a new certificate
+ *   {"op":"renew","agent_id":"a","serial":"<hex>","not_after":N,"at":N,"key":"<64 hex>"}
+ *                                                             a new certificate ("key":
+ *                                                             SPKI SHA-256, optional; the
+ *                                                             enroll "agent" may carry one too)
  *   {"op":"agent_revoke","agent_id":"a","at":N}              revocation
  *   {"op":"job","job":{"id","agent_id","plugin","args":<any>,"timeout","created"}}
  *                                                             a submitted job
@@ -24,6 +26,11 @@
  *                                                             quarantine/release also set
  *                                                             the agent's state
  *   {"op":"command_ack","agent_id":"a","ids":["..."]}        commands carried out
+ *   {"op":"deliver","ids":["<32 hex>",...],"at":N}           jobs handed out (lease)
+ *
+ * Besides the journal, STATE/tenants/<tenant>/last_seen.json is a snapshot
+ * {"<agent id>":<unix seconds>,...} of the last heartbeats, replaced
+ * atomically by registry_seen_flush; unreadable, it is ignored (a hint).
  * The last "token" state of a hash wins on replay.  An enrollment is one
  * record, so the agent and the use it took from the token become durable
  * together (no crash can leave one without the other).
@@ -78,8 +85,25 @@ struct registry_job {
 	char sha256[REGISTRY_DIGEST_SIZE];         /* pinned plugin digest "sha256:<64 hex>" or "" */
 	char *result;                              /* JSON text or NULL, owned */
 	int64_t timeout, created, completed;
-	int64_t delivered;                         /* in memory only: handed out in this run */
+	/* last time handed out to the agent (journaled: "deliver" records), 0
+	 * if never; a job without a result is handed out again only after
+	 * registry_job_lease_end (the agent also skips ids it has run) */
+	int64_t delivered;
+	unsigned attempts;                         /* times handed out */
 };
+
+/* Grace added to a job's timeout before a delivered job without a result
+ * is handed out again (covers the result's way back through the agent's
+ * spool and reconnect backoff). */
+#define REGISTRY_LEASE_GRACE     120
+/* Jobs without a timeout get this lease before the grace. */
+#define REGISTRY_LEASE_DEFAULT   600
+/* SPKI pins of an agent's keys remembered (current and earlier): a renewal
+ * with any of them is refused. */
+#define REGISTRY_MAX_KEYS        8
+/* last_seen snapshot file in each tenant directory and its size cap. */
+#define REGISTRY_SEEN_FILE       "last_seen.json"
+#define REGISTRY_SEEN_MAX        (64u * 1024 * 1024)
 
 struct registry_agent {
 	char id[REGISTRY_AGENT_ID_MAX + 1];
@@ -95,10 +119,16 @@ struct registry_agent {
 	int revoked;                              /* 0 or 1 */
 	int64_t revoked_at;
 	int quarantined;                          /* 0 or 1 */
-	/* last accepted heartbeat (Unix seconds), 0 if none since this process
-	 * started: kept in memory only, because journaling every heartbeat
-	 * would cost an fsync per agent per interval for a monitoring hint */
+	/* last accepted heartbeat (Unix seconds), 0 if never: set in memory
+	 * per heartbeat and saved with the tenant's last_seen snapshot
+	 * (registry_seen_flush: periodically and at close), not journaled,
+	 * because an fsync per heartbeat is too much for a monitoring hint */
 	int64_t last_seen;
+	int64_t seen_saved;                       /* value in the snapshot */
+	/* SHA-256 pins of the SPKI of the agent's keys, oldest first (known
+	 * from enrollment/renewals recorded with a "key" field) */
+	unsigned char keys[REGISTRY_MAX_KEYS][32];
+	size_t n_keys;
 	struct registry_command cmds[REGISTRY_MAX_COMMANDS];  /* oldest first */
 	size_t n_cmds;
 };
@@ -113,6 +143,7 @@ struct registry_tenant {
 	struct registry_job *jobs;
 	size_t n_jobs, cap_jobs;
 	struct journal *j;
+	int seen_dirty;                /* a last_seen changed since the snapshot */
 };
 
 struct registry {
@@ -127,6 +158,8 @@ struct registry_report {
 	uint64_t records;
 	uint64_t torn_bytes;           /* cut off torn tails, summed over tenants */
 	char torn_tenant[TOKEN_TENANT_MAX + 1];   /* one tenant that had a torn tail */
+	size_t seen_restored;          /* agents whose last_seen came from a snapshot */
+	size_t seen_unreadable;        /* tenants whose snapshot was unreadable (ignored) */
 };
 
 /* 1 if `id` is a valid agent id: 1..REGISTRY_AGENT_ID_MAX of [A-Za-z0-9._-],
@@ -176,6 +209,32 @@ int registry_enroll(struct registry *r, struct registry_tenant *t, const struct 
 int registry_agent_renew(struct registry *r, struct registry_tenant *t, size_t idx,
     const char *serial_hex, int64_t not_after, int64_t now) WARN_UNUSED;
 
+/* The same with the SPKI pin (SHA-256, 32 bytes) of the new certificate's
+ * key, remembered for registry_agent_key_used; `key_pin` may be NULL. */
+int registry_agent_renew_key(struct registry *r, struct registry_tenant *t, size_t idx,
+    const char *serial_hex, int64_t not_after, int64_t now, const unsigned char *key_pin)
+    WARN_UNUSED;
+
+/* 1 if `pin` (SHA-256 of an SPKI) is the current or a remembered earlier
+ * key of agent `a`, else 0. */
+int registry_agent_key_used(const struct registry_agent *a, const unsigned char pin[32]);
+
+/* Remember `pin` as the newest key of `a` (memory only; for building the
+ * agent of registry_enroll, whose record then carries it). */
+void registry_agent_key_push(struct registry_agent *a, const unsigned char pin[32]);
+
+/* A heartbeat of agent `idx` at `now`: sets last_seen (memory) and marks
+ * the tenant's snapshot dirty. */
+void registry_agent_seen(struct registry_tenant *t, size_t idx, int64_t now);
+
+/*
+ * Write STATE/tenants/<t>/last_seen.json (atomically: temp file, fsync,
+ * rename) for every tenant whose last_seen values changed since the last
+ * snapshot.  Returns 0 or the first -errno (the others are still tried; a
+ * failed tenant stays dirty).  registry_close calls it too.
+ */
+int registry_seen_flush(struct registry *r) WARN_UNUSED;
+
 /* Revoke agent `idx` (durably).  Revoking twice is fine (the first time
  * stays recorded). */
 int registry_agent_revoke(struct registry *r, struct registry_tenant *t, size_t idx,
@@ -208,6 +267,19 @@ long registry_job_find(const struct registry_tenant *t, const char *id);
  * one (the first stays), -EINVAL. */
 int registry_job_result(struct registry *r, struct registry_tenant *t, size_t idx,
     const char *result_json, int64_t now) WARN_UNUSED;
+
+/*
+ * Jobs idx[0..n) of `t` are handed out now: one "deliver" record, durable
+ * before it returns 0 (then delivered = now, attempts + 1 each).  -EINVAL
+ * for a bad index, -errno.
+ */
+int registry_job_deliver(struct registry *r, struct registry_tenant *t, const size_t *idx,
+    size_t n, int64_t now) WARN_UNUSED;
+
+/* Until when a delivered job without a result is not handed out again:
+ * delivered + (timeout or REGISTRY_LEASE_DEFAULT) + REGISTRY_LEASE_GRACE;
+ * 0 if it was never delivered. */
+int64_t registry_job_lease_end(const struct registry_job *j);
 
 /*
  * Queue command `type` ("quarantine", "release", "rotate") for agent `idx`

@@ -63,6 +63,7 @@ struct orch {
 	struct ca ca;
 	char *ca_pem;
 	size_t ca_pem_len;
+	char *ca_backup_pem;               /* STATE/ca-backup.pem or NULL (orchfix) */
 	struct tls_creds creds;
 	struct tls_server tls;             /* enrollment: no client certificates */
 	int tls_ready;
@@ -79,6 +80,7 @@ struct orch {
 	size_t n_dirty;
 	uint64_t retention_s;             /* events_retention */
 	uint64_t next_prune;              /* monotonic ms */
+	uint64_t next_seen_flush;         /* monotonic ms: last_seen snapshots (orchfix) */
 	struct lockout *lo;
 	struct event_log *ev;
 	struct audit_log *audit;
@@ -529,6 +531,7 @@ static cJSON *job_obj(const struct registry_tenant *t, const struct registry_job
 	cJSON_AddStringToObject(e, "state", j->result ? "done" : j->delivered ? "delivered" : "queued");
 	cJSON_AddNumberToObject(e, "created", (double)j->created);
 	cJSON_AddNumberToObject(e, "delivered", (double)j->delivered);
+	cJSON_AddNumberToObject(e, "attempts", (double)j->attempts);      /* orchfix */
 	cJSON_AddNumberToObject(e, "completed", (double)j->completed);
 	if (full) {
 		cJSON *r = j->result ? cJSON_Parse(j->result) : NULL;
@@ -905,7 +908,35 @@ out:
 	admin_audit(o, ctx, rep->status);
 }
 
+/* GET /v1/admin/status: the event loops (netloop.h), for operators and
+ * tests: how many, and per loop the connections accepted, requests
+ * answered, connections open and requests parked now. */
+static void h_status(struct http_ctx *ctx, struct http_reply *rep)
+{
+	struct orch *o = orch_of(ctx);
+	cJSON *res = cJSON_CreateObject(), *a;
+
+	cJSON_AddNumberToObject(res, "workers", (double)netloop_workers(o->nl));
+	cJSON_AddNumberToObject(res, "connections", (double)netloop_conns(o->nl));
+	cJSON_AddNumberToObject(res, "network_connections", (double)netloop_net_conns(o->nl));
+	cJSON_AddNumberToObject(res, "parked", (double)netloop_parked(o->nl));
+	a = cJSON_AddArrayToObject(res, "loops");
+	for (unsigned i = 0; a && i < netloop_workers(o->nl); i++) {
+		struct netloop_loop_stats st;
+		cJSON *x = cJSON_CreateObject();
+		netloop_loop_stats(o->nl, i, &st);
+		cJSON_AddNumberToObject(x, "accepted", (double)st.accepted);
+		cJSON_AddNumberToObject(x, "requests", (double)st.requests);
+		cJSON_AddNumberToObject(x, "connections", (double)st.conns);
+		cJSON_AddNumberToObject(x, "parked", (double)st.parked);
+		cJSON_AddItemToArray(a, x);
+	}
+	reply_json(rep, 200, res);
+	admin_audit(o, ctx, rep->status);
+}
+
 static const struct http_route admin_routes[] = {
+	{ "GET", "/v1/admin/status", h_status },
 	{ "POST", "/v1/admin/agents/{tenant}/{id}/revoke", h_agent_revoke },
 	{ "POST", "/v1/admin/tenants", h_tenant_add },
 	{ "GET", "/v1/admin/tenants", h_tenant_list },
@@ -1085,7 +1116,25 @@ static void h_enroll(struct http_ctx *ctx, struct http_reply *rep)
 		goto out;
 	}
 	memset(&is, 0, sizeof(is));
+	/* the CSR check and the signature, the costly part, run without the
+	 * app lock (issue_cert reads only the CA and the configuration, which
+	 * do not change while running), so that enrollments in several event
+	 * loops use several cores; the tenant and the token are looked up
+	 * and checked again afterwards, so the answer is the one a serial
+	 * run would give (netloop.h, LOCKING RULES) */
+	netloop_unlock(env->nl);
 	r = issue_cert(o, tenant, agent_id, csr_pem, now, &is);
+	netloop_lock(env->nl);
+	t = registry_tenant(o->reg, ba.user);
+	v = token_find(t ? t->tokens : NULL, t ? t->n_tokens : 0, ba.user, ba.pass,
+	    strlen(ba.pass), now, &idx);
+	if (!t || v != TOKEN_OK) {
+		/* used up (or revoked, or the tenant purged) meanwhile */
+		free(is.xi);
+		free(is.pem);
+		auth_failed(o, ctx, rep, tenant, t ? token_verdict_name(v) : "bad");
+		goto out;
+	}
 	if (r == -EINVAL) {
 		http_reply_error(rep, 400, "agent id not usable in an identity");
 		enroll_failed(o, env->source, tenant, "bad_body");
@@ -1110,6 +1159,7 @@ static void h_enroll(struct http_ctx *ctx, struct http_reply *rep)
 	token_id(&t->tokens[idx], ag.token_id);
 	ag.enrolled = now;
 	ag.not_after = xi->not_after;
+	registry_agent_key_push(&ag, xi->pin);      /* renewals must change it */
 	/* durable before the certificate leaves: agent + token use, one record */
 	r = registry_enroll(o->reg, t, &ag, idx);
 	if (r == -EEXIST) {
@@ -1143,6 +1193,8 @@ static void h_enroll(struct http_ctx *ctx, struct http_reply *rep)
 	cJSON_AddStringToObject(res, "not_after", nafter);
 	cJSON_AddStringToObject(res, "certificate", pem);
 	cJSON_AddStringToObject(res, "ca", o->ca_pem);
+	if (o->ca_backup_pem)
+		cJSON_AddStringToObject(res, "ca_backup", o->ca_backup_pem);
 	reply_json(rep, 201, res);
 out:
 	basic_auth_wipe(&ba);
@@ -1162,11 +1214,17 @@ static int serial_revoked(void *arg, const unsigned char *serial, size_t len)
 {
 	struct orch *o = arg;
 	char hex[2 * TLS_MAX_SERIAL + 1];
+	int r;
 
 	if (len == 0 || len > TLS_MAX_SERIAL)
 		return 1;
 	hex_encode(serial, len, hex);
-	return registry_serial_revoked(o->reg, hex);
+	/* runs in a loop's handshake, outside any handler: the registry is
+	 * only read under the app lock (netloop.h, LOCKING RULES) */
+	netloop_lock(o->nl);
+	r = registry_serial_revoked(o->reg, hex);
+	netloop_unlock(o->nl);
+	return r;
 }
 
 static void agent_refused(struct orch *o, struct http_ctx *ctx, struct http_reply *rep,
@@ -1259,7 +1317,7 @@ static void h_jobs_poll(struct http_ctx *ctx, struct http_reply *rep)
 	struct registry_agent *a;
 	char num[24];
 	uint64_t wait = 0;
-	size_t idx, n = 0;
+	size_t idx, n = 0, picked[ORCH_POLL_MAX_JOBS];
 	int64_t now = (int64_t)time(NULL);
 	cJSON *res, *arr;
 
@@ -1272,10 +1330,12 @@ static void h_jobs_poll(struct http_ctx *ctx, struct http_reply *rep)
 		wait = ORCH_MAX_POLL_WAIT;
 	res = cJSON_CreateObject();
 	arr = cJSON_AddArrayToObject(res, "jobs");
-	/* only this agent's jobs of this tenant: the identity picks the tenant */
+	/* only this agent's jobs of this tenant: the identity picks the tenant;
+	 * a delivered job without a result again only after its lease */
 	for (size_t i = 0; arr && i < t->n_jobs && n < ORCH_POLL_MAX_JOBS; i++) {
 		struct registry_job *j = &t->jobs[i];
-		if (j->result || j->delivered || strcmp(j->agent_id, a->id) != 0)
+		if (j->result || (j->delivered && now < registry_job_lease_end(j)) ||
+		    strcmp(j->agent_id, a->id) != 0)
 			continue;
 		cJSON *e = cJSON_CreateObject();
 		cJSON *args = cJSON_Parse(j->args);
@@ -1290,11 +1350,29 @@ static void h_jobs_poll(struct http_ctx *ctx, struct http_reply *rep)
 		}
 		cJSON_AddNumberToObject(e, "timeout", (double)j->timeout);
 		cJSON_AddNumberToObject(e, "created", (double)j->created);
+		cJSON_AddNumberToObject(e, "attempt", (double)j->attempts + 1);
 		cJSON_AddItemToArray(arr, e);
-		j->delivered = now;
-		n++;
+		picked[n++] = i;
 	}
 	if (n > 0) {
+		/* the lease is durable before the jobs leave (orchfix) */
+		if (registry_job_deliver(o->reg, t, picked, n, now) < 0) {
+			cJSON_Delete(res);
+			http_reply_error(rep, 503, "delivery could not be stored");
+			return;
+		}
+		for (size_t i = 0; i < n; i++) {
+			const struct registry_job *j = &t->jobs[picked[i]];
+			cJSON *d;
+			if (j->attempts < 2)
+				continue;
+			d = cJSON_CreateObject();
+			cJSON_AddStringToObject(d, "tenant", t->name);
+			cJSON_AddStringToObject(d, "agent_id", a->id);
+			cJSON_AddStringToObject(d, "job_id", j->id);
+			cJSON_AddNumberToObject(d, "attempt", (double)j->attempts);
+			event_emit(o->ev, EVENT_WARN, "job_redelivered", d);
+		}
 		reply_json(rep, 200, res);
 		return;
 	}
@@ -1586,7 +1664,7 @@ static void h_heartbeat(struct http_ctx *ctx, struct http_reply *rep)
 		}
 	}
 	if (!a->revoked)
-		a->last_seen = now;
+		registry_agent_seen(t, idx, now);
 	issued = a->renewed ? a->renewed : a->enrolled;
 	res = cJSON_CreateObject();
 	cJSON_AddStringToObject(res, "agent_id", a->id);
@@ -1657,9 +1735,24 @@ static void h_renew(struct http_ctx *ctx, struct http_reply *rep)
 		http_reply_error(rep, 500, "certificate could not be encoded");
 		goto out;
 	}
+	/* a renewal must bring a new key (orchfix): the current one or any
+	 * earlier one we know of is refused (the issued certificate is dropped) */
+	if (registry_agent_key_used(a, is.xi->pin)) {
+		char kp[X509_PIN_STR_LEN];
+		if (x509_pin_format(is.xi->pin, kp) != 0)
+			kp[0] = '\0';
+		d = cJSON_CreateObject();
+		cJSON_AddStringToObject(d, "tenant", t->name);
+		cJSON_AddStringToObject(d, "agent_id", a->id);
+		cJSON_AddStringToObject(d, "reason", "key_reused");
+		cJSON_AddStringToObject(d, "key", kp);
+		record(o, EVENT_WARN, "certificate_renewal_refused", d);
+		http_reply_error(rep, 409, "key reused: a renewal needs a new key pair");
+		goto out;
+	}
 	hex_encode(is.xi->serial, is.xi->serial_len, serial);
 	memcpy(old, a->serial, sizeof(old));
-	r = registry_agent_renew(o->reg, t, idx, serial, is.xi->not_after, now);
+	r = registry_agent_renew_key(o->reg, t, idx, serial, is.xi->not_after, now, is.xi->pin);
 	if (r < 0) {
 		http_reply_error(rep, 503, "renewal could not be stored");
 		goto out;
@@ -1679,6 +1772,8 @@ static void h_renew(struct http_ctx *ctx, struct http_reply *rep)
 	cJSON_AddStringToObject(res, "not_after", nafter);
 	cJSON_AddStringToObject(res, "certificate", is.pem);
 	cJSON_AddStringToObject(res, "ca", o->ca_pem);
+	if (o->ca_backup_pem)
+		cJSON_AddStringToObject(res, "ca_backup", o->ca_backup_pem);
 	reply_json(rep, 201, res);
 out:
 	free(is.xi);
@@ -1793,6 +1888,12 @@ static void hook_tick(void *arg)
 
 	flush_dirty(o);
 	slots_sweep(o);
+	if (time_mono_ms() >= o->next_seen_flush) {
+		/* last_seen: at most one snapshot per tenant per interval */
+		o->next_seen_flush = time_mono_ms() + ORCH_SEEN_FLUSH_MS;
+		if (registry_seen_flush(o->reg) < 0)
+			event_emit(o->ev, EVENT_WARN, "last_seen_not_saved", NULL);
+	}
 	if (time_mono_ms() < o->next_prune)
 		return;
 	o->next_prune = time_mono_ms() + ORCH_PRUNE_INTERVAL_MS;
@@ -1831,6 +1932,19 @@ static int load_pki(struct orch *o)
 	r = ca_cert_pem(&o->ca, &o->ca_pem, &o->ca_pem_len);
 	if (r < 0)
 		return r;
+	{
+		/* the backup CA's certificate goes to agents as "ca_backup": with
+		 * its pin listed they follow a CA rollover (orchfix) */
+		char p[SVC_PATH_MAX];
+		size_t bl = 0;
+		if (state_path(o, ORCH_CA_BACKUP_CERT_FILE, p))
+			return -ENAMETOOLONG;
+		r = file_read_all(p, ORCH_BUNDLE_MAX, &o->ca_backup_pem, &bl);
+		if (r < 0 && r != -ENOENT) {
+			cli_error("%s: %s", p, strerror(-r));
+			return r;
+		}
+	}
 	if (state_path(o, ORCH_SERVER_CERT_FILE, c) || state_path(o, ORCH_SERVER_KEY_FILE, k))
 		return -ENAMETOOLONG;
 	r = tls_creds_load(&o->creds, c, k);
@@ -1844,12 +1958,20 @@ static int load_pki(struct orch *o)
 	o->tls_ready = 1;
 	/* agent API: only certificates of our CA, with clientAuth and an
 	 * identity, and not revoked (checked in the handshake) */
-	if (state_path(o, CA_CERT_FILE, c))
-		return -ENAMETOOLONG;
-	r = tls_trust_load_ca_file(&o->trust, c, TLS_PEER_CLIENT);
-	if (r < 0) {
-		cli_error("%s: cannot load the CA as trust anchor (%d)", c, r);
-		return r;
+	{
+		/* after a CA rollover the old CA stays trusted for the agents'
+		 * client certificates while STATE/ca-previous.pem exists */
+		static const char *const anchors[] = { CA_CERT_FILE, ORCH_CA_PREVIOUS_FILE };
+		char *pem = NULL;
+		size_t plen = 0;
+		r = orch_pem_bundle(o->state, anchors, 2, &pem, &plen);
+		if (r == 0)
+			r = tls_trust_load_ca_pem(&o->trust, pem, plen, TLS_PEER_CLIENT);
+		free(pem);
+		if (r < 0) {
+			cli_error("%s: cannot load the CA as trust anchor (%d)", o->state, r);
+			return r;
+		}
 	}
 	o->trust_ready = 1;
 	o->trust.require_identity = 1;
@@ -1873,6 +1995,7 @@ static void orch_free(struct orch *o)
 	tls_creds_free(&o->creds);
 	ca_free(&o->ca);
 	free(o->ca_pem);
+	free(o->ca_backup_pem);
 	flush_dirty(o);
 	for (size_t i = 0; o->slots && i < SVC_COMMIT_SLOTS; i++)
 		slot_free(&o->slots[i]);
@@ -1965,6 +2088,9 @@ int orch_run(const char *config_path, const char *const *overrides, size_t n_ove
 	netloop_limits_default(&nlim);
 	nlim.max_conns = (size_t)o.oc->max_connections;
 	nlim.max_per_source = (size_t)o.oc->max_connections_per_source;
+	/* one event loop per CPU ("auto") or as configured (1..64) */
+	nlim.workers = !o.oc->workers || strcmp(o.oc->workers, "auto") == 0 ?
+	    netloop_cpus() : (unsigned)strtoul(o.oc->workers, NULL, 10);
 	memset(&hooks, 0, sizeof(hooks));
 	hooks.arg = &o;
 	hooks.on_tls_failure = hook_tls;
@@ -2044,17 +2170,29 @@ int orch_run(const char *config_path, const char *const *overrides, size_t n_ove
 		cJSON_AddNumberToObject(d, "tenants", (double)rep.tenants);
 		cJSON_AddNumberToObject(d, "tokens", (double)rep.tokens);
 		cJSON_AddNumberToObject(d, "agents", (double)rep.agents);
+		cJSON_AddNumberToObject(d, "last_seen_restored", (double)rep.seen_restored);   /* orchfix */
 		cJSON_AddNumberToObject(d, "records", (double)rep.records);
 		cJSON_AddNumberToObject(d, "torn_bytes_dropped", (double)rep.torn_bytes);
 		if (rep.torn_bytes)
 			cJSON_AddStringToObject(d, "torn_tenant", rep.torn_tenant);
 		cJSON_AddNumberToObject(d, "audit_records", (double)arec.records);
+		cJSON_AddNumberToObject(d, "workers", (double)netloop_workers(nl));
 		record(&o, rep.torn_bytes ? EVENT_WARN : EVENT_INFO, "orchestrator_started", d);
 	}
 	r = netloop_run(nl, &g_stop, &g_reopen, on_reopen, &o);
 	{
 		cJSON *d = cJSON_CreateObject();
 		cJSON_AddStringToObject(d, "result", r == 0 ? "ok" : strerror(-r));
+		/* per event loop: connections accepted, requests answered */
+		cJSON *lps = cJSON_AddArrayToObject(d, "loops");
+		for (unsigned i = 0; lps && i < netloop_workers(nl); i++) {
+			struct netloop_loop_stats st;
+			cJSON *x = cJSON_CreateObject();
+			netloop_loop_stats(nl, i, &st);
+			cJSON_AddNumberToObject(x, "accepted", (double)st.accepted);
+			cJSON_AddNumberToObject(x, "requests", (double)st.requests);
+			cJSON_AddItemToArray(lps, x);
+		}
 		record(&o, EVENT_INFO, "orchestrator_stopped", d);
 	}
 	status = r == 0 ? EXIT_OK : EXIT_FAIL;

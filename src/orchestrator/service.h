@@ -5,7 +5,8 @@
  * directory (orch_init.h), recovers the registry (registry.h), opens the
  * audit log (STATE/audit.log) and the event log (logging.file or stderr),
  * binds the enrollment listener (TLS, no client certificates) and the admin
- * unix socket (0600), and serves them from one epoll loop (netloop.h) until
+ * unix socket (0600), and serves them from orchestrator.workers epoll loops
+ * (threads; netloop.h, whose LOCKING RULES the handlers here rely on) until
  * SIGTERM/SIGINT (drain, exit 0).  SIGHUP reopens the event log file.
  * The endpoints are documented in docs/protocol.md.
  */
@@ -27,6 +28,8 @@
 #define ORCH_POLL_MAX_JOBS    16        /* jobs per long-poll answer */
 #define ORCH_MAX_ACKS         64        /* acked_commands read per heartbeat */
 #define ORCH_PRUNE_INTERVAL_MS (3600u * 1000)
+/* last_seen snapshots (registry_seen_flush): at most this often (orchfix) */
+#define ORCH_SEEN_FLUSH_MS    (60u * 1000)
 #define ORCH_DEFAULT_TOKEN_TTL 86400
 
 /* Run until SIGTERM.  Returns an exit status (0, 1, 78 for configuration

@@ -18,6 +18,7 @@
 #define TIOCSTI_CMD 0x5412        /* <asm-generic/ioctls.h> TIOCSTI */
 #define PERSONA_QUERY 0xffffffffu /* personality(0xffffffff) only reads */
 #define X32_SYSCALL_BIT 0x40000000
+#define AT_EMPTY_PATH_FLAG 0x1000 /* <fcntl.h> AT_EMPTY_PATH */
 /* clone flags that create namespaces (CLONE_NEWNS, NEWCGROUP, NEWUTS,
  * NEWIPC, NEWUSER, NEWPID, NEWNET): the same kernel attack surface as
  * unshare(2), which is always denied, so never allowed through clone either
@@ -136,21 +137,74 @@ rule(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n, const struct scmp
 	return r == -EEXIST ? 0 : r;
 }
 
-int
-sandbox_filter_build(const struct sandbox_policy *p, bool user_notif, struct sandbox_filter *f,
-    char err[SANDBOX_ERR_LEN])
+/*
+ * exec.  The plugin is started by execveat(SANDBOX_EXEC_FD, "", argv, envp,
+ * AT_EMPTY_PATH) from our own pre-exec code (spawn.h): that one shape is
+ * allowed by the filter itself, with no notification, so the start needs no
+ * supervisor and works on kernels without user notification.  After the
+ * exec the descriptor is gone (O_CLOEXEC) and the plugin's RLIMIT_NOFILE
+ * (<= SANDBOX_EXEC_FD, hard limit too) keeps it from ever creating that
+ * number again, so the allowed shape can never run anything else.  Both
+ * arguments are C ints: only their low 32 bits are compared, as the kernel
+ * uses them.
+ *
+ * Every other exec: denied (notified and reported, or ERRNO+LOG) when the
+ * policy blocks exec; when it allows exec, notified with user notification
+ * (the supervisor continues it and forgets its per-address-space caches),
+ * else allowed.
+ */
+static int
+exec_rules(scmp_filter_ctx ctx, const struct sandbox_policy *p, bool user_notif, uint32_t deny)
 {
-	const uint32_t deny = user_notif ? SCMP_ACT_NOTIFY : SCMP_ACT_ERRNO(EPERM);
-	const uint32_t dflt = p->allowlist ? deny : SCMP_ACT_ALLOW;
-	const bool report = user_notif && p->report_fs_denials;
-	const bool memrep = user_notif && p->memory_limit != 0;
-	scmp_filter_ctx ctx = NULL;
-	size_t len = 0;
-	void *buf = NULL;
-	bool thread_ok, fork_ok;
-	int nr, r;
+	const int nrs[2] = { SYS_execve, SYS_execveat };
+	const uint32_t want[2] = { SANDBOX_EXEC_FD, AT_EMPTY_PATH_FLAG };
+	const unsigned argn[2] = { 0, 4 };
+	size_t i;
+	int r = 0;
 
-	memset(f, 0, sizeof(*f));
+	for (i = 0; i < 2; i++) {
+		int nr = nrs[i];
+		bool other_denied = user_notif || sandbox_filter_denies(p, nr);
+		unsigned a, bit;
+
+		if (p->allowlist) {
+			/* Default action: deny.  Allow what must pass. */
+			if (!other_denied)
+				r = rule(ctx, SCMP_ACT_ALLOW, nr, 0, NULL);
+			else if (nr == SYS_execveat) {
+				struct scmp_arg_cmp c[2] = {
+					{ 0, SCMP_CMP_MASKED_EQ, 0xffffffffu, SANDBOX_EXEC_FD },
+					{ 4, SCMP_CMP_MASKED_EQ, 0xffffffffu, AT_EMPTY_PATH_FLAG },
+				};
+
+				r = rule(ctx, SCMP_ACT_ALLOW, nr, 2, c);
+			}
+		} else if (other_denied) {
+			/* Default action: allow.  BPF via libseccomp has no masked
+			 * "not equal": deny when any one of the 64 compared bits
+			 * differs from the allowed shape (rules of one action are
+			 * OR-ed).  Only execveat calls evaluate these. */
+			if (nr == SYS_execve)
+				r = rule(ctx, deny, nr, 0, NULL);
+			for (a = 0; nr == SYS_execveat && r == 0 && a < 2; a++)
+				for (bit = 0; r == 0 && bit < 32; bit++) {
+					uint32_t m = 1u << bit;
+					struct scmp_arg_cmp c = { argn[a], SCMP_CMP_MASKED_EQ, m,
+					    (want[a] & m) ^ m };
+
+					r = rule(ctx, deny, nr, 1, &c);
+				}
+		}
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* What the policy cannot be, checked before any compile. */
+static int
+filter_check(const struct sandbox_policy *p, char err[SANDBOX_ERR_LEN])
+{
 	/* Our own pre-exec code writes the status word and exits on failure;
 	 * a filter that forbids these could not even report its own start. */
 	if (sandbox_sysset_has(&p->blocked, SYS_write) || sandbox_sysset_has(&p->blocked, SYS_exit_group) ||
@@ -159,6 +213,68 @@ sandbox_filter_build(const struct sandbox_policy *p, bool user_notif, struct san
 		    "blocked_syscalls: write, exit, exit_group and rt_sigreturn cannot be blocked");
 		return -EINVAL;
 	}
+	return 0;
+}
+
+int
+sandbox_filter_prepare(const struct sandbox_policy *p, bool user_notif, struct sandbox_filter *f,
+    char err[SANDBOX_ERR_LEN])
+{
+	int r;
+
+	memset(f, 0, sizeof(*f));
+	if ((r = filter_check(p, err)) != 0)
+		return r;
+	f->user_notif = user_notif && !p->user_notif_off;
+	f->flags = f->user_notif ? SECCOMP_FILTER_FLAG_NEW_LISTENER : SECCOMP_FILTER_FLAG_LOG;
+	f->lazy = p;
+	return 0;
+}
+
+static int filter_build(const struct sandbox_policy *p, bool user_notif, struct sandbox_filter *f,
+    char err[SANDBOX_ERR_LEN], bool keep_ctx);
+
+int
+sandbox_filter_compile(const struct sandbox_filter *lazy, struct sandbox_filter *out,
+    char err[SANDBOX_ERR_LEN])
+{
+	return filter_build(lazy->lazy, lazy->user_notif, out, err, true);
+}
+
+int
+sandbox_filter_build(const struct sandbox_policy *p, bool user_notif, struct sandbox_filter *f,
+    char err[SANDBOX_ERR_LEN])
+{
+	return filter_build(p, user_notif, f, err, false);
+}
+
+/* keep_ctx: leave libseccomp's context to sandbox_filter_free (freeing its
+ * many small allocations takes as long as the export: the spawn does it
+ * after the program is on its way to the child). */
+static int
+filter_build(const struct sandbox_policy *p, bool user_notif, struct sandbox_filter *f,
+    char err[SANDBOX_ERR_LEN], bool keep_ctx)
+{
+	uint32_t deny = user_notif ? SCMP_ACT_NOTIFY : SCMP_ACT_ERRNO(EPERM);
+	uint32_t dflt = p->allowlist ? deny : SCMP_ACT_ALLOW;
+	bool report = user_notif && p->report_fs_denials;
+	bool memrep = user_notif && p->memory_limit != 0;
+	scmp_filter_ctx ctx = NULL;
+	size_t len = 0;
+	void *buf = NULL;
+	bool thread_ok, fork_ok;
+	int nr, r;
+
+	memset(f, 0, sizeof(*f));
+	/* The test/diagnostic switch: behave as on a kernel without it. */
+	if (p->user_notif_off) {
+		user_notif = false;
+		deny = SCMP_ACT_ERRNO(EPERM);
+		dflt = p->allowlist ? deny : SCMP_ACT_ALLOW;
+		report = memrep = false;
+	}
+	if ((r = filter_check(p, err)) != 0)
+		return r;
 	ctx = seccomp_init(dflt);
 	if (ctx == NULL)
 		return -ENOMEM;
@@ -189,16 +305,7 @@ sandbox_filter_build(const struct sandbox_policy *p, bool user_notif, struct san
 			continue; /* argument rules below */
 		case SYS_execve:
 		case SYS_execveat:
-			/* Always notified: our own first exec must reach the
-			 * supervisor, and allowed ones are continued (the decision
-			 * does not depend on the pointer arguments; Landlock checks
-			 * the file). */
-			if (user_notif) {
-				if (!p->allowlist && (r = rule(ctx, deny, nr, 0, NULL)) != 0)
-					goto out;
-				continue;
-			}
-			break;
+			continue; /* exec_rules() */
 		case SYS_setsid:
 		case SYS_setpgid:
 			/* Leaving the sandbox's process group is fine under a pid
@@ -257,6 +364,9 @@ sandbox_filter_build(const struct sandbox_policy *p, bool user_notif, struct san
 		if (r != 0)
 			goto out;
 	}
+
+	if ((r = exec_rules(ctx, p, user_notif, deny)) != 0)
+		goto out;
 
 	/* clone3 keeps its flags in memory BPF cannot read: ENOSYS makes libcs
 	 * fall back to clone, whose flags we can see.  When fork is blocked the
@@ -392,7 +502,10 @@ out:
 	if (r != 0 && err[0] == '\0')
 		snprintf(err, SANDBOX_ERR_LEN, "seccomp filter: %s", strerror(-r));
 	free(buf);
-	seccomp_release(ctx);
+	if (keep_ctx && r == 0)
+		f->ctx = ctx;
+	else
+		seccomp_release(ctx);
 	return r;
 }
 
@@ -404,6 +517,9 @@ sandbox_filter_free(struct sandbox_filter *f)
 	free(f->prog.filter);
 	f->prog.filter = NULL;
 	f->prog.len = 0;
+	if (f->ctx != NULL)
+		seccomp_release(f->ctx);
+	f->ctx = NULL;
 }
 
 int

@@ -26,12 +26,34 @@ struct sandbox_filter {
 	struct sock_fprog prog;      /* prog.filter owned (free with sandbox_filter_free) */
 	bool user_notif;             /* filter uses SECCOMP_RET_USER_NOTIF */
 	unsigned flags;              /* seccomp(2) flags to load it with */
+	const struct sandbox_policy *lazy; /* prepared, not compiled (prog.filter NULL):
+	                              * sandbox_spawn compiles it (borrowed policy) */
+	void *ctx;                   /* libseccomp context kept by sandbox_filter_compile,
+	                              * released by sandbox_filter_free */
 };
+
+/* Largest BPF program the kernel loads (BPF_MAXINSNS instructions). */
+#define SANDBOX_BPF_MAX_BYTES (4096 * 8)
 
 /* Build the filter of `p`.  `user_notif` says whether the kernel has user
  * notification (see probe.h).  Returns 0, -EINVAL (policy cannot be expressed,
  * message in err) or -ENOMEM. */
 int sandbox_filter_build(const struct sandbox_policy *p, bool user_notif, struct sandbox_filter *f,
+    char err[SANDBOX_ERR_LEN]) WARN_UNUSED;
+
+/*
+ * Check `p` and decide the mechanism now, compile later: sandbox_spawn()
+ * compiles a prepared filter right after its clone, while the child sets
+ * up its namespaces on another CPU, and hands the program to the child
+ * (the libseccomp compile is the largest user-space cost of a start).
+ * For one run per filter (`sandbox run`); `p` must outlive `f`.  Fails
+ * like sandbox_filter_build for a policy that cannot be expressed.
+ */
+int sandbox_filter_prepare(const struct sandbox_policy *p, bool user_notif, struct sandbox_filter *f,
+    char err[SANDBOX_ERR_LEN]) WARN_UNUSED;
+
+/* Compile a prepared filter into `out` (as sandbox_filter_build). */
+int sandbox_filter_compile(const struct sandbox_filter *prepared, struct sandbox_filter *out,
     char err[SANDBOX_ERR_LEN]) WARN_UNUSED;
 
 void sandbox_filter_free(struct sandbox_filter *f);

@@ -186,6 +186,7 @@ sandbox_policy_init_default(struct sandbox_policy *p)
 	p->require = 0;
 	p->report_fs_denials = true;
 	p->tmp_size = 64 * MB;
+	snprintf(p->cgroup, sizeof(p->cgroup), "auto");
 }
 
 int
@@ -215,6 +216,11 @@ sandbox_policy_from_config(struct sandbox_policy *p, const struct config_sandbox
 	p->max_output = cs->max_output;
 	p->max_processes = cs->max_processes;
 	p->max_open_files = cs->max_open_files;
+	if (p->max_open_files > SANDBOX_MAX_OPEN_FILES) {
+		snprintf(err, SANDBOX_ERR_LEN, "max_open_files: at most %d", SANDBOX_MAX_OPEN_FILES);
+		return -EINVAL;
+	}
+	p->user_notif_off = cs->user_notification == SANDBOX_USER_NOTIF_OFF;
 	p->max_file_size = cs->max_file_size;
 	p->on_violation = cs->on_violation;
 	p->max_violations = cs->max_violations;
@@ -236,6 +242,14 @@ sandbox_policy_from_config(struct sandbox_policy *p, const struct config_sandbox
 	p->report_fs_denials = cs->report_fs_denials;
 	if (cs->tmp_size != 0)
 		p->tmp_size = cs->tmp_size;
+	if (cs->cgroup != NULL) {
+		if (strlen(cs->cgroup) >= sizeof(p->cgroup)) {
+			snprintf(err, SANDBOX_ERR_LEN, "cgroup: path longer than %zu bytes",
+			    sizeof(p->cgroup) - 1);
+			return -EINVAL;
+		}
+		snprintf(p->cgroup, sizeof(p->cgroup), "%s", cs->cgroup);
+	}
 	return 0;
 }
 
@@ -346,6 +360,11 @@ sandbox_policy_set(struct sandbox_policy *p, const char *kv, char err[SANDBOX_ER
 		r = sandbox_parse_size(val, &p->max_processes);
 	} else if (strcmp(key, "max_open_files") == 0) {
 		r = sandbox_parse_size(val, &p->max_open_files);
+		/* Above it the plugin could create SANDBOX_EXEC_FD (policy.h). */
+		if (r == 0 && p->max_open_files > SANDBOX_MAX_OPEN_FILES) {
+			snprintf(err, SANDBOX_ERR_LEN, "max_open_files: at most %d", SANDBOX_MAX_OPEN_FILES);
+			r = -EINVAL;
+		}
 	} else if (strcmp(key, "max_file_size") == 0) {
 		r = sandbox_parse_size(val, &p->max_file_size);
 	} else if (strcmp(key, "max_violations") == 0) {

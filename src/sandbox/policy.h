@@ -22,6 +22,14 @@
 #define SANDBOX_MAX_FS_RULES 64
 #define SANDBOX_MAX_PATH 4096
 #define SANDBOX_ERR_LEN 256
+#define SANDBOX_CGROUP_SETTING_MAX 480
+
+/* The descriptor number the plugin is started from (execveat(SANDBOX_EXEC_FD,
+ * "", ..., AT_EMPTY_PATH), see spawn.h).  The plugin's RLIMIT_NOFILE (soft
+ * and hard) never exceeds it, so the plugin can never create a descriptor
+ * with that number: max_open_files is capped at it, and 0 means it. */
+#define SANDBOX_EXEC_FD 1000
+#define SANDBOX_MAX_OPEN_FILES SANDBOX_EXEC_FD
 
 /* One filesystem_access entry. */
 struct sandbox_fs_rule {
@@ -63,6 +71,13 @@ struct sandbox_policy {
 	unsigned require;            /* enum sandbox_layer bits */
 	bool report_fs_denials;
 	uint64_t tmp_size;
+	/* cgroup v2 (cgroup.h): "auto" (default), "off" or an absolute path
+	 * of a delegated directory.  Local configuration only: not settable
+	 * through sandbox_policy_set (a job must not pick a cgroup). */
+	char cgroup[SANDBOX_CGROUP_SETTING_MAX];
+	bool user_notif_off;         /* sandbox.user_notification: off (test and
+	                              * diagnostic switch): build the filter as if
+	                              * the kernel had no user notification */
 };
 
 /* The brief's sandbox block plus the documented defaults of the added keys

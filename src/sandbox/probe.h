@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "base/util.h"
+#include "sandbox/cgroup.h"
 
 #define SANDBOX_PROBE_MAX_CONTROLLERS 16
 
@@ -26,6 +27,8 @@ struct sandbox_probe {
 	bool cgroup_v2_writable;     /* our own cgroup directory is writable */
 	char cgroup_v2_controllers[SANDBOX_PROBE_MAX_CONTROLLERS][32];
 	int n_controllers;
+	struct sandbox_cgroup_site cgroup_site; /* sandbox.cgroup: auto, looked up
+	                                         * without side effects (probe only) */
 	bool no_new_privs;
 	bool root;
 };

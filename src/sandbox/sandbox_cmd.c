@@ -25,17 +25,20 @@
 static const char usage[] =
     "usage: stavily sandbox probe\n"
     "       stavily sandbox run [-c CONFIG] [--section NAME] [--set KEY=VALUE]...\n"
-    "                           [--events FILE|-] [--result FILE] -- PROGRAM [ARGS...]\n"
+    "                           [--events FILE|-] [--result FILE] [--exec-fd N]\n"
+    "                           -- PROGRAM [ARGS...]\n"
     "\n"
     "probe  print which sandbox layers this kernel offers (JSON)\n"
     "run    run PROGRAM under the sandbox policy (default: the built-in `sandbox`\n"
-    "       policy; -c CONFIG takes section NAME, default \"sandbox\"), relaying\n"
-    "       stdin/stdout/stderr; security events go to stderr as JSON lines\n"
+    "       policy; -c CONFIG (or --config) takes section NAME, default \"sandbox\"),\n"
+    "       relaying stdin/stdout/stderr; security events go to stderr as JSON lines\n"
     "       (--events FILE appends them to FILE; '-' is stderr); --result FILE\n"
     "       receives the result JSON.  PROGRAM is not searched in PATH.\n"
     "       Exit status: the program's, 128+N if killed by signal N, 125 if the\n"
     "       sandbox could not be set up, 126 cannot execute, 127 not found,\n"
-    "       78 invalid policy.\n"
+    "       78 invalid policy.  --exec-fd N: run what the already open\n"
+    "       descriptor N reads (e.g. 3<FILE, opened and checked beforehand);\n"
+    "       PROGRAM still names it (argv, Landlock).  No #! scripts then.\n"
     "bench-spawn -n N [--set KEY=VALUE]... -- PROGRAM [ARGS...]\n"
     "       start PROGRAM N times through the in-process API the agent uses\n"
     "       (policy and filter built once) and print p50/p99 of spawn-to-exit\n"
@@ -118,7 +121,7 @@ check_required(const struct sandbox_policy *p, const struct sandbox_probe *pr)
 		    b == SANDBOX_LAYER_USER_NOTIF ? pr->seccomp_user_notif :
 		    b == SANDBOX_LAYER_LANDLOCK ? pr->landlock_abi > 0 :
 		    b == SANDBOX_LAYER_NAMESPACES ? (pr->namespaces && p->namespaces != SANDBOX_NS_OFF) :
-		    false; /* cgroup: no delegated cgroup is ever used yet */
+		    true; /* cgroup: decided per run (spawn.c, cgroup.h), naming the missing controller */
 		if ((p->require & b) && !have) {
 			cli_error("sandbox run: required layer missing: %s", sandbox_layer_name(b));
 			return 125;
@@ -138,7 +141,7 @@ run_main(int argc, char **argv)
 	struct sandbox_run run;
 	struct event_log *log = NULL;
 	size_t n_sets = 0;
-	int i, ret;
+	int i, ret, exec_fd = -1;
 	bool have_filter = false;
 
 	memset(&f, 0, sizeof(f));
@@ -162,7 +165,15 @@ run_main(int argc, char **argv)
 			events = argv[++i];
 		else if (strcmp(a, "--result") == 0)
 			result = argv[++i];
-		else if (strcmp(a, "--set") == 0) {
+		else if (strcmp(a, "--exec-fd") == 0) {
+			char *end;
+			long v = strtol(argv[++i], &end, 10);
+
+			if (*end != '\0' || end == argv[i] || v < 0 || v >= SANDBOX_EXEC_FD ||
+			    fcntl((int)v, F_GETFD) < 0)
+				return cli_usage_error(usage, "sandbox run: --exec-fd %s: not an open descriptor", argv[i]);
+			exec_fd = (int)v;
+		} else if (strcmp(a, "--set") == 0) {
 			if (n_sets == MAX_SETS)
 				return cli_usage_error(usage, "sandbox run: more than %d --set", MAX_SETS);
 			sets[n_sets++] = argv[++i];
@@ -177,7 +188,9 @@ run_main(int argc, char **argv)
 	sandbox_probe_quick(&pr);
 	if ((ret = check_required(&p, &pr)) != 0)
 		goto out;
-	if (sandbox_filter_build(&p, pr.seccomp_user_notif, &f, err) != 0) {
+	/* One run: compiled by the spawn, in parallel with the child's
+	 * namespace setup (filter.h). */
+	if (sandbox_filter_prepare(&p, pr.seccomp_user_notif, &f, err) != 0) {
 		cli_error("sandbox run: %s", err);
 		ret = strstr(err, "cannot be blocked") != NULL ? EXIT_CONFIG : 125;
 		goto out;
@@ -204,7 +217,7 @@ run_main(int argc, char **argv)
 	/* A reader of our stdout going away must not kill the supervisor. */
 	signal(SIGPIPE, SIG_IGN);
 
-	ret = sandbox_run_start(&run, &p, &f, &pr, argv[i], &argv[i], STDIN_FILENO, log,
+	ret = sandbox_run_start_fd(&run, &p, &f, &pr, argv[i], exec_fd, &argv[i], STDIN_FILENO, log,
 	    STDOUT_FILENO, STDERR_FILENO, err);
 	if (ret != 0)
 		cli_error("sandbox run: %s", err);

@@ -55,7 +55,14 @@
 
 #define ENV_MAX 4
 #define MAP_LEN 64
+/* The #! line as the kernel reads it (BINPRM_BUF_SIZE). */
+#define SHEBANG_MAX 256
+#ifndef AT_EMPTY_PATH
+#define AT_EMPTY_PATH 0x1000
+#endif
 #define SPAWN_EXEC_TIMEOUT_MS 10000
+/* spawn_once: namespaces (auto) failed to set up, try without. */
+#define SPAWN_RETRY_WITHOUT_NS (-2)
 
 /* Messages on the status pipe: one write each (atomic, < PIPE_BUF). */
 enum msg_kind {
@@ -87,7 +94,11 @@ struct child_plan {
 	const struct sandbox_filter *f;
 	const char *program;
 	const char *exec_path;           /* absolute: valid inside the minimal root too */
+	int exec_src;                    /* the program (or its #! interpreter), opened by the
+	                                  * parent: moved to SANDBOX_EXEC_FD and exec'd from there */
 	char *const *argv;
+	void *fbuf;                      /* prepared filter: the program arrives here, on the
+	                                  * status socket (SANDBOX_BPF_MAX_BYTES) */
 	char *envp[ENV_MAX + 1];
 	int src_fds[CHILD_FIRST_FREE];   /* stdin, stdout, stderr, status, landlock (-1 = none) */
 	int park;                        /* first fd above every source and target */
@@ -176,14 +187,32 @@ child_main(const struct child_plan *pl, bool under_init)
 	    getppid() != (under_init ? 1 : pl->parent))
 		_exit(SANDBOX_SPAWN_SETUP);
 	/* 3. descriptors: park the sources above every target, then place them
-	 * at 0..4, then close everything else. */
+	 * at 0..4 and the program at SANDBOX_EXEC_FD, then close everything
+	 * else.  The soft RLIMIT_NOFILE may be below those numbers: raise it
+	 * to the hard limit for now (step 6 sets the plugin's). */
+	{
+		struct rlimit nofile;
+
+		if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+			nofile.rlim_cur = nofile.rlim_max;
+			(void)setrlimit(RLIMIT_NOFILE, &nofile);
+		}
+	}
 	for (i = 0; i < CHILD_FIRST_FREE; i++)
 		if (pl->src_fds[i] >= 0 && dup2(pl->src_fds[i], pl->park + i) < 0)
 			_exit(SANDBOX_SPAWN_SETUP);
+	if (dup2(pl->exec_src, pl->park + CHILD_FIRST_FREE) < 0)
+		_exit(SANDBOX_SPAWN_SETUP);
 	for (i = 0; i < CHILD_FIRST_FREE; i++)
 		if (pl->src_fds[i] >= 0 && dup2(pl->park + i, i) < 0)
 			_exit(SANDBOX_SPAWN_SETUP);
-	if (syscall(SYS_close_range, CHILD_FIRST_FREE, ~0U, 0) != 0)
+	/* dup2 clears FD_CLOEXEC: set it again, so that the plugin never
+	 * holds the descriptor (the exec closes it). */
+	if (dup2(pl->park + CHILD_FIRST_FREE, SANDBOX_EXEC_FD) < 0 ||
+	    fcntl(SANDBOX_EXEC_FD, F_SETFD, FD_CLOEXEC) != 0)
+		child_fail(ST_FDS, errno); /* e.g. a hard RLIMIT_NOFILE <= 1000 */
+	if (syscall(SYS_close_range, CHILD_FIRST_FREE, SANDBOX_EXEC_FD - 1, 0) != 0 ||
+	    syscall(SYS_close_range, SANDBOX_EXEC_FD + 1, ~0U, 0) != 0)
 		_exit(SANDBOX_SPAWN_SETUP);
 	/* The status pipe and the ruleset must not survive exec. */
 	if (fcntl(CHILD_STATUS_FD, F_SETFD, FD_CLOEXEC) != 0)
@@ -281,15 +310,47 @@ child_main(const struct child_plan *pl, bool under_init)
 		child_msg(MSG_LANDLOCK, r == 0, 0);
 		close(CHILD_LANDLOCK_FD);
 	}
-	/* 11. seccomp, last: from here on every syscall is filtered. */
-	listener = sandbox_filter_load(pl->f);
+	/* 11. seccomp, last: from here on every syscall is filtered.  A
+	 * prepared filter's program is compiled by the parent meanwhile and
+	 * arrives as one message on the status socket. */
+	if (pl->fbuf != NULL) {
+		struct sandbox_filter lf = *pl->f;
+		ssize_t n;
+
+		do
+			n = read(CHILD_STATUS_FD, pl->fbuf, SANDBOX_BPF_MAX_BYTES);
+		while (n < 0 && errno == EINTR);
+		if (n <= 0 || n % (ssize_t)sizeof(struct sock_filter) != 0)
+			child_fail(ST_SECCOMP, n == 0 ? EPIPE : EPROTO);
+		lf.prog.filter = pl->fbuf;
+		lf.prog.len = (unsigned short)(n / (ssize_t)sizeof(struct sock_filter));
+		listener = sandbox_filter_load(&lf);
+	} else {
+		listener = sandbox_filter_load(pl->f);
+	}
 	if (listener < 0)
 		child_fail(ST_SECCOMP, -listener);
-	if (pl->f->user_notif)
+	if (pl->f->user_notif) {
+		char ack;
+		ssize_t n;
+
+		/* The listener is O_CLOEXEC: wait until the parent has taken
+		 * it (pidfd_getfd) before the exec closes it.  Any answer
+		 * means it has (even an EPERM for this read, which only the
+		 * listener's holder can give); EOF means the parent is gone. */
 		child_msg(MSG_LISTENER, listener, 0);
-	/* 12. exec.  The listener is O_CLOEXEC (kernel), as is the status pipe:
-	 * EOF on the pipe tells the parent the exec succeeded. */
-	execve(pl->exec_path, pl->argv, pl->envp);
+		do
+			n = read(CHILD_STATUS_FD, &ack, 1);
+		while (n < 0 && errno == EINTR);
+		if (n == 0)
+			_exit(SANDBOX_SPAWN_SETUP);
+	}
+	/* 12. exec, from the descriptor the parent opened (and the agent
+	 * hashed): the one exec shape the filter allows (filter.c).  The
+	 * listener is O_CLOEXEC (kernel), as are the status pipe and
+	 * SANDBOX_EXEC_FD: EOF on the pipe tells the parent the exec
+	 * succeeded. */
+	syscall(SYS_execveat, SANDBOX_EXEC_FD, "", pl->argv, pl->envp, AT_EMPTY_PATH);
 	r = errno;
 	child_msg(MSG_FAIL_EXEC, r, 0);
 	_exit(r == ENOENT ? SANDBOX_SPAWN_NOTFOUND : SANDBOX_SPAWN_NOEXEC);
@@ -378,17 +439,28 @@ init_child_pid(pid_t init)
 	return v > 0 ? (pid_t)v : -ESRCH;
 }
 
+/* The highest capability this kernel knows (what
+ * /proc/sys/kernel/cap_last_cap says): PR_CAPBSET_READ fails with EINVAL
+ * past it.  A binary search of a few prctl calls, once per process,
+ * instead of a file read per spawn. */
 static int
 read_cap_last(void)
 {
-	char *s = NULL;
-	size_t len;
-	int v = 40; /* CAP_CHECKPOINT_RESTORE on 5.9+ */
+	static int cached;
+	int lo = 0, hi = 63;
 
-	if (file_read_all("/proc/sys/kernel/cap_last_cap", 32, &s, &len) == 0)
-		v = atoi(s);
-	free(s);
-	return v > 0 && v < 64 ? v : 40;
+	if (cached > 0)
+		return cached;
+	while (lo < hi) {
+		int mid = (lo + hi + 1) / 2;
+
+		if (prctl(PR_CAPBSET_READ, mid, 0, 0, 0) >= 0)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	cached = lo > 0 ? lo : 40;
+	return cached;
 }
 
 static void
@@ -416,12 +488,14 @@ sandbox_child_close(struct sandbox_child *c)
 	if (c->stderr_fd >= 0)
 		close(c->stderr_fd);
 	c->pidfd = c->plugin_pidfd = c->exit_fd = c->notify_fd = c->stdout_fd = c->stderr_fd = -1;
+	(void)sandbox_cgroup_destroy(&c->cgroup);
 }
 
-/* Answer the notifications that arrive before the exec completed: the
- * child's own execve (once) is continued, anything else is refused. */
+/* Answer a notification that arrives before the exec completed.  Our own
+ * pre-exec code makes no notified call (its execveat is the shape the
+ * filter allows), so nothing is ever continued here. */
 static void
-answer_pre_exec(int notify_fd, pid_t pid, bool *exec_seen)
+answer_pre_exec(int notify_fd)
 {
 	struct seccomp_notif req;
 	struct seccomp_notif_resp resp;
@@ -431,15 +505,183 @@ answer_pre_exec(int notify_fd, pid_t pid, bool *exec_seen)
 		return;
 	memset(&resp, 0, sizeof(resp));
 	resp.id = req.id;
-	if (!*exec_seen && (pid_t)req.pid == pid &&
-	    (req.data.nr == SYS_execve || req.data.nr == SYS_execveat)) {
-		*exec_seen = true;
-		/* Safe: no plugin code exists yet, the arguments are ours. */
-		resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-	} else {
-		resp.error = -EPERM;
-	}
+	resp.error = -EPERM;
 	(void)ioctl(notify_fd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+}
+
+/* Landlock rule for the inode `fd` names: the executed file stays
+ * readable and executable even if its path now names another file. */
+static int
+landlock_rule_fd(int ruleset, int fd)
+{
+	struct {
+		uint64_t allowed_access;
+		int32_t parent_fd;
+	} __attribute__((packed)) pb;
+
+	pb.allowed_access = (1ull << 0) /* EXECUTE */ | (1ull << 2) /* READ_FILE */;
+	pb.parent_fd = fd;
+	return syscall(445 /* landlock_add_rule */, ruleset, 1 /* PATH_BENEATH */, &pb, 0) == 0 ? 0 :
+	    -errno;
+}
+
+/*
+ * A program that starts with "#!": the kernel would open the interpreter by
+ * path and hand it the script's path, and a script cannot be exec'd from an
+ * O_CLOEXEC descriptor at all (the interpreter would need /dev/fd/N).  We do
+ * what the kernel does, in the parent: parse the line (interpreter, at most
+ * one argument, as binfmt_script), open the interpreter, and exec *it* from
+ * the descriptor with argv = { interpreter, [arg,] script path, argv[1..] }.
+ * Returns 0 with *interp_fd and *new_argv set (free the argv), 1 if `fd` is
+ * not a script, or one of enum sandbox_spawn_error with `err` set.
+ */
+static int
+shebang(int fd, const char *script_path, char *const argv[], char line[SHEBANG_MAX + 1],
+    int *interp_fd, char ***new_argv, char err[SANDBOX_ERR_LEN])
+{
+	char *s, *name, *arg = NULL, **av, head[2];
+	ssize_t n = pread(fd, line, SHEBANG_MAX, 0);
+	size_t argc = 0, k = 0, i;
+	int ifd;
+
+	if (n < 2 || line[0] != '#' || line[1] != '!')
+		return 1;
+	line[n] = '\0';
+	if ((s = memchr(line, '\n', (size_t)n)) == NULL) {
+		snprintf(err, SANDBOX_ERR_LEN, "%.100s: #! line longer than %d bytes", script_path, SHEBANG_MAX);
+		return SANDBOX_SPAWN_NOEXEC;
+	}
+	*s = '\0';
+	for (s = line + 2; *s == ' ' || *s == '\t'; s++)
+		;
+	name = s;
+	while (*s != '\0' && *s != ' ' && *s != '\t')
+		s++;
+	if (*s != '\0') {
+		*s++ = '\0';
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s != '\0') {
+			char *e = s + strlen(s);
+
+			while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+				*--e = '\0';
+			arg = s;
+		}
+	}
+	if (*name == '\0') {
+		snprintf(err, SANDBOX_ERR_LEN, "%.100s: empty #! line", script_path);
+		return SANDBOX_SPAWN_NOEXEC;
+	}
+	ifd = open(name, O_RDONLY | O_CLOEXEC);
+	if (ifd < 0) {
+		snprintf(err, SANDBOX_ERR_LEN, "%.100s: interpreter %.100s: %s", script_path, name, strerror(errno));
+		return errno == ENOENT || errno == ENOTDIR ? SANDBOX_SPAWN_NOTFOUND : SANDBOX_SPAWN_NOEXEC;
+	}
+	if (pread(ifd, head, 2, 0) == 2 && head[0] == '#' && head[1] == '!') {
+		snprintf(err, SANDBOX_ERR_LEN, "%.100s: interpreter %.100s is itself a script", script_path, name);
+		close(ifd);
+		return SANDBOX_SPAWN_NOEXEC;
+	}
+	while (argv[argc] != NULL)
+		argc++;
+	av = calloc(argc + 4, sizeof(*av));
+	if (av == NULL) {
+		snprintf(err, SANDBOX_ERR_LEN, "out of memory");
+		close(ifd);
+		return SANDBOX_SPAWN_SETUP;
+	}
+	av[k++] = name;
+	if (arg != NULL)
+		av[k++] = arg;
+	av[k++] = (char *)script_path;
+	for (i = 1; i < argc; i++)
+		av[k++] = argv[i];
+	av[k] = NULL;
+	*interp_fd = ifd;
+	*new_argv = av;
+	return 0;
+}
+
+/* ---- cgroup v2 limits and their fallbacks (cgroup.h) ---- */
+
+/* The rlimits that stand in for what the cgroup does not limit. */
+static void
+fallback_rlimits(struct child_plan *pl, const struct sandbox_policy *p,
+    const struct sandbox_limits_how *how)
+{
+	pl->rl_set[RLIMIT_AS] = pl->rl_set[RLIMIT_DATA] = pl->rl_set[RLIMIT_NPROC] = false;
+	/* RLIMIT_AS bounds what can be mapped, RLIMIT_DATA what brk/private
+	 * mappings can take. */
+	if (how->memory.by == SANDBOX_BY_RLIMIT) {
+		set_rl(pl, RLIMIT_AS, p->memory_limit);
+		set_rl(pl, RLIMIT_DATA, p->memory_limit);
+	}
+	/* RLIMIT_NPROC only where the policy allows fork (the plan says
+	 * "seccomp" otherwise): it also counts threads, and the uid's other
+	 * processes (see child_main), so under a policy without fork it would
+	 * only stop a threaded plugin because someone else runs processes as
+	 * the same uid. */
+	if (how->processes.by == SANDBOX_BY_RLIMIT)
+		set_rl(pl, RLIMIT_NPROC, p->max_processes);
+}
+
+/* Decide how each limit is enforced and create the run's cgroup where a
+ * delegated one exists.  Returns 0, or SANDBOX_SPAWN_SETUP with `err` set
+ * when `require: [cgroup]` cannot be met. */
+static int
+spawn_cgroup(const struct sandbox_policy *p, struct sandbox_child *c, char err[SANDBOX_ERR_LEN])
+{
+	const struct sandbox_cgroup_site *s = NULL;
+	char why[SANDBOX_CGROUP_WHY_LEN];
+	const char *missing, *mwhy = "";
+	bool fork_ok = sandbox_filter_fork_allowed(p);
+
+	if (strcmp(p->cgroup, "off") != 0)
+		s = sandbox_cgroup_site_get(p->cgroup);
+	sandbox_cgroup_plan(s, p, fork_ok, s == NULL ? "sandbox.cgroup is off" : NULL, &c->limits);
+	why[0] = '\0';
+	if (s != NULL && s->dir[0] != '\0' &&
+	    sandbox_cgroup_create(s, p, &c->limits, &c->cgroup, why) != 0)
+		sandbox_cgroup_plan(s, p, fork_ok, why, &c->limits);
+	if (!(p->require & SANDBOX_LAYER_CGROUP))
+		return 0;
+	if (c->cgroup.dirfd < 0) {
+		snprintf(err, SANDBOX_ERR_LEN, "required layer missing: cgroup (%.200s)",
+		    why[0] != '\0' ? why : s != NULL ? s->why : "sandbox.cgroup is off");
+		return SANDBOX_SPAWN_SETUP;
+	}
+	if ((missing = sandbox_cgroup_missing(p, &c->limits, &mwhy)) != NULL) {
+		snprintf(err, SANDBOX_ERR_LEN, "required layer missing: cgroup (no %s controller: %.180s)",
+		    missing, mwhy);
+		(void)sandbox_cgroup_destroy(&c->cgroup);
+		return SANDBOX_SPAWN_SETUP;
+	}
+	return 0;
+}
+
+/* clone() with CLONE_PIDFD, into the run's cgroup when there is one (the
+ * child never runs outside it).  When the kernel refuses the cgroup part
+ * (see sandbox_cgroup_clone_error) and the policy does not require it, the
+ * run goes on without a cgroup: the limits fall back to rlimits and the
+ * duty cycle, with the reason in c->limits. */
+static long
+spawn_clone(struct child_plan *pl, const struct sandbox_policy *p, struct sandbox_child *c,
+    unsigned long flags, int *pidfd)
+{
+	char why[SANDBOX_CGROUP_WHY_LEN];
+	long pid;
+
+	if (c->cgroup.dirfd < 0)
+		return syscall(SYS_clone, CLONE_PIDFD | SIGCHLD | flags, 0, pidfd, 0, 0);
+	pid = sandbox_cgroup_clone(flags, pidfd, c->cgroup.dirfd);
+	if (pid >= 0 || !sandbox_cgroup_clone_error(errno, flags) || (p->require & SANDBOX_LAYER_CGROUP))
+		return pid;
+	snprintf(why, sizeof(why), "clone3 into %.200s: %s", c->cgroup.path, strerror(errno));
+	(void)sandbox_cgroup_destroy(&c->cgroup);
+	sandbox_cgroup_plan(NULL, p, sandbox_filter_fork_allowed(p), why, &c->limits);
+	fallback_rlimits(pl, p, &c->limits);
+	return syscall(SYS_clone, CLONE_PIDFD | SIGCHLD | flags, 0, pidfd, 0, 0);
 }
 
 int
@@ -447,18 +689,30 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
     const struct sandbox_probe *pr, const char *program, char *const argv[], int stdin_fd,
     struct sandbox_child *c, char err[SANDBOX_ERR_LEN])
 {
+	return sandbox_spawn_fd(p, f, pr, program, -1, argv, stdin_fd, c, err);
+}
+
+/* One attempt of sandbox_spawn_fd; `no_ns`: without namespaces.  Returns
+ * what sandbox_spawn_fd does, or SPAWN_RETRY_WITHOUT_NS. */
+static int
+spawn_once(const struct sandbox_policy *p, const struct sandbox_filter *f,
+    const struct sandbox_probe *pr, const char *program, int program_fd, char *const argv[],
+    int stdin_fd, struct sandbox_child *c, char err[SANDBOX_ERR_LEN], bool no_ns)
+{
 	struct child_plan pl;
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, st[2] = { -1, -1 };
 	int devnull = -1, ruleset = -1, pidfd = -1, ret = SANDBOX_SPAWN_SETUP;
-	int exitp[2] = { -1, -1 };
+	int exitp[2] = { -1, -1 }, own_fd = -1, interp_fd = -1, r;
 	struct sandbox_rootfs *rootfs = NULL;
-	bool root = geteuid() == 0, exec_seen = false, exec_done = false;
+	bool root = geteuid() == 0, exec_done = false;
+	char **script_argv = NULL, line[SHEBANG_MAX + 1];
 	uint64_t deadline;
 	struct stat sb;
 	long pid;
 
 	memset(c, 0, sizeof(*c));
 	c->pidfd = c->plugin_pidfd = c->exit_fd = c->notify_fd = c->stdout_fd = c->stderr_fd = -1;
+	c->cgroup.dirfd = -1;
 	memset(&pl, 0, sizeof(pl));
 	err[0] = '\0';
 
@@ -468,16 +722,47 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
 		snprintf(err, SANDBOX_ERR_LEN, "%s: not found", program);
 		return errno == ENOENT || errno == ENOTDIR ? SANDBOX_SPAWN_NOTFOUND : SANDBOX_SPAWN_NOEXEC;
 	}
-	if (stat(c->program, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+	/* What runs is what this descriptor reads: the caller's (the agent
+	 * hashed exactly it), else ours, opened once here. */
+	if (program_fd < 0) {
+		program_fd = own_fd = open(c->program, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (own_fd < 0) {
+			snprintf(err, SANDBOX_ERR_LEN, "%s: %s", program, strerror(errno));
+			return errno == ENOENT ? SANDBOX_SPAWN_NOTFOUND : SANDBOX_SPAWN_NOEXEC;
+		}
+	}
+	if (fstat(program_fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
 		snprintf(err, SANDBOX_ERR_LEN, "%s: not a regular file", program);
-		return SANDBOX_SPAWN_NOEXEC;
+		ret = SANDBOX_SPAWN_NOEXEC;
+		goto out;
+	}
+	pl.exec_src = program_fd;
+	pl.argv = argv;
+	r = shebang(program_fd, c->program, argv, line, &interp_fd, &script_argv, err);
+	if (r == 0 && own_fd < 0) {
+		/* The caller vouches for these bytes (e.g. a digest): the
+		 * interpreter would read the script again by path. */
+		snprintf(err, SANDBOX_ERR_LEN, "%s: a #! script cannot be started from a verified "
+		    "descriptor; make its interpreter the program", program);
+		ret = SANDBOX_SPAWN_NOEXEC;
+		goto out;
+	}
+	if (r == 0) {
+		pl.exec_src = interp_fd;
+		pl.argv = script_argv;
+	} else if (r != 1) {
+		ret = r;
+		goto out;
+	}
+	if (p->require & SANDBOX_LAYER_USER_NOTIF && !f->user_notif) {
+		snprintf(err, SANDBOX_ERR_LEN, "required layer missing: seccomp_user_notif");
+		goto out;
 	}
 
 	pl.p = p;
 	pl.f = f;
 	pl.program = program;
 	pl.exec_path = c->program;
-	pl.argv = argv;
 	pl.envp[0] = "PATH=/usr/local/bin:/usr/bin:/bin";
 	pl.envp[1] = "HOME=/tmp";
 	pl.envp[2] = "TMPDIR=/tmp";
@@ -486,22 +771,20 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
 	pl.cap_last = read_cap_last();
 	pl.drop_ids = root;
 
-	/* rlimits: memory (no cgroup here: RLIMIT_AS bounds what can be mapped,
-	 * RLIMIT_DATA what brk/private mappings can take), descriptors,
-	 * processes, file size, no core dumps, and CPU seconds as a backstop
-	 * behind the wall timeout. */
-	if (p->memory_limit) {
-		set_rl(&pl, RLIMIT_AS, p->memory_limit);
-		set_rl(&pl, RLIMIT_DATA, p->memory_limit);
+	/* Memory, CPU share and processes: the run's cgroup where we have
+	 * one, else the fallbacks (fallback_rlimits, the duty cycle). */
+	if ((r = spawn_cgroup(p, c, err)) != 0) {
+		ret = r;
+		goto out;
 	}
-	if (p->max_open_files)
-		set_rl(&pl, RLIMIT_NOFILE, p->max_open_files);
-	/* RLIMIT_NPROC only where the policy allows fork: it also counts
-	 * threads, and the uid's other processes (see child_main), so under a
-	 * policy without fork it would only stop a threaded plugin because
-	 * someone else runs processes as the same uid. */
-	if (p->max_processes && sandbox_filter_fork_allowed(p))
-		set_rl(&pl, RLIMIT_NPROC, p->max_processes);
+	/* rlimits: memory and processes where no cgroup limits them
+	 * (fallback_rlimits), descriptors, file size, no core dumps, and CPU
+	 * seconds as a backstop behind the wall timeout. */
+	fallback_rlimits(&pl, p, &c->limits);
+	/* Always, and never above SANDBOX_EXEC_FD (policy.h): the plugin can
+	 * then never create the descriptor its start exec is allowed from. */
+	set_rl(&pl, RLIMIT_NOFILE, p->max_open_files && p->max_open_files < SANDBOX_MAX_OPEN_FILES ?
+	    p->max_open_files : SANDBOX_MAX_OPEN_FILES);
 	if (p->max_file_size)
 		set_rl(&pl, RLIMIT_FSIZE, p->max_file_size);
 	set_rl(&pl, RLIMIT_CORE, 0);
@@ -513,7 +796,8 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
 
 	/* Namespaces: user (unprivileged only: it is what lets us empty the
 	 * bounding set), ipc, uts, and net unless network is full. */
-	if (p->namespaces != SANDBOX_NS_OFF && (pr->namespaces || p->namespaces == SANDBOX_NS_REQUIRED)) {
+	if (p->namespaces != SANDBOX_NS_OFF && !no_ns &&
+	    (pr->namespaces || p->namespaces == SANDBOX_NS_REQUIRED)) {
 		pl.ns_flags = CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS;
 		if (p->network != SANDBOX_NET_FULL)
 			pl.ns_flags |= CLONE_NEWNET;
@@ -525,7 +809,7 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
 		    (p->require & SANDBOX_LAYER_NAMESPACES);
 	} else if (p->namespaces == SANDBOX_NS_REQUIRED || (p->require & SANDBOX_LAYER_NAMESPACES)) {
 		snprintf(err, SANDBOX_ERR_LEN, "required layer missing: namespaces (not permitted here)");
-		return SANDBOX_SPAWN_SETUP;
+		goto out;
 	}
 
 	/* Landlock ruleset, with the plugin's own file readable+executable. */
@@ -535,6 +819,12 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
 		ruleset = sandbox_landlock_build(p, pr->landlock_abi, c->program, err);
 		if (ruleset < 0) {
 			ruleset = -1;
+			goto out;
+		}
+		/* The executed inode itself (not for a script: there it would be
+		 * the interpreter, which the policy must allow). */
+		if (interp_fd < 0 && (r = landlock_rule_fd(ruleset, program_fd)) != 0) {
+			snprintf(err, SANDBOX_ERR_LEN, "landlock: rule for the program: %s", strerror(-r));
 			goto out;
 		}
 	} else if (pl.landlock_required) {
@@ -560,9 +850,17 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
 			goto out;
 		pl.rootfs = rootfs;
 	}
-	if (pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0 || pipe2(st, O_CLOEXEC) != 0) {
+	/* The status channel is a socketpair: messages one way, and the
+	 * parent's "listener taken" acknowledgement the other (child_main). */
+	if (pipe2(outp, O_CLOEXEC) != 0 || pipe2(errp, O_CLOEXEC) != 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, st) != 0) {
 		snprintf(err, SANDBOX_ERR_LEN, "pipe: %s", strerror(errno));
 		goto out;
+	}
+	{
+		int one = 1;
+
+		(void)setsockopt(st[0], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one));
 	}
 	/* A closed stdin (e.g. started with fd 0 closed) becomes /dev/null
 	 * rather than a setup failure. */
@@ -581,15 +879,38 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
 	pl.src_fds[2] = errp[1];
 	pl.src_fds[3] = st[1];
 	pl.src_fds[4] = ruleset;
-	pl.park = CHILD_FIRST_FREE;
+	pl.park = SANDBOX_EXEC_FD + 1;
 	{
 		int i;
 
 		for (i = 0; i < CHILD_FIRST_FREE; i++)
 			if (pl.src_fds[i] >= pl.park)
 				pl.park = pl.src_fds[i] + 1;
+		if (pl.exec_src >= pl.park)
+			pl.park = pl.exec_src + 1;
+	}
+	/* The child needs descriptors up to park + CHILD_FIRST_FREE (it
+	 * raises its soft limit to the hard one): say so instead of failing
+	 * silently there. */
+	{
+		struct rlimit nofile;
+
+		if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_max != RLIM_INFINITY &&
+		    nofile.rlim_max <= (rlim_t)(pl.park + CHILD_FIRST_FREE)) {
+			snprintf(err, SANDBOX_ERR_LEN, "RLIMIT_NOFILE hard limit %llu is too low: the "
+			    "sandbox needs descriptor numbers up to %d", (unsigned long long)nofile.rlim_max,
+			    pl.park + CHILD_FIRST_FREE);
+			goto out;
+		}
 	}
 
+	if (f->lazy != NULL && f->prog.filter == NULL) {
+		pl.fbuf = malloc(SANDBOX_BPF_MAX_BYTES);
+		if (pl.fbuf == NULL) {
+			snprintf(err, SANDBOX_ERR_LEN, "out of memory");
+			goto out;
+		}
+	}
 	c->start_ns = time_mono_ns();
 	/* Raw clone with CLONE_PIDFD: fork semantics plus a pidfd, atomically
 	 * (no pid-reuse window).  The child only makes syscalls, so skipping
@@ -600,8 +921,8 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
 			goto out;
 		}
 		pl.exit_fd = exitp[1];
-		pid = syscall(SYS_clone, CLONE_PIDFD | SIGCHLD | CLONE_NEWPID |
-		    (pl.userns_in_clone ? CLONE_NEWUSER : 0), 0, &pidfd, 0, 0);
+		pid = spawn_clone(&pl, p, c, CLONE_NEWPID | (pl.userns_in_clone ? CLONE_NEWUSER : 0),
+		    &pidfd);
 		if (pid < 0 && !pl.ns_required) {
 			/* No pid namespace here: the other namespaces may still
 			 * work, unshared by the plugin process itself. */
@@ -616,7 +937,7 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
 		}
 	}
 	if (!pl.pidns)
-		pid = syscall(SYS_clone, CLONE_PIDFD | SIGCHLD, 0, &pidfd, 0, 0);
+		pid = spawn_clone(&pl, p, c, 0, &pidfd);
 	if (pid < 0) {
 		snprintf(err, SANDBOX_ERR_LEN, "clone: %s", strerror(errno));
 		goto out;
@@ -634,6 +955,19 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
 		c->exit_fd = exitp[0];
 		exitp[0] = -1;
 	}
+	/* A prepared filter: compile it now, while the child sets up its
+	 * namespaces, and send it (the child waits for it before seccomp). */
+	if (pl.fbuf != NULL) {
+		struct sandbox_filter cf;
+
+		if (sandbox_filter_compile(f, &cf, err) != 0)
+			goto kill_out;
+		r = (int)send(st[0], cf.prog.filter, (size_t)cf.prog.len * sizeof(struct sock_filter),
+		    MSG_NOSIGNAL);
+		sandbox_filter_free(&cf);
+		/* A child that already failed reports why on the status socket. */
+		(void)r;
+	}
 	c->uid = root ? p->uid : geteuid();
 	c->uid_dropped = root;
 	close(outp[1]);
@@ -641,6 +975,7 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
 	close(st[1]);
 	outp[1] = errp[1] = st[1] = -1;
 	c->layers.rlimits = true;
+	c->layers.cgroup = c->cgroup.dirfd >= 0;
 	c->layers.no_new_privs = true;
 
 	/* Follow the child's setup until the exec completed or failed. */
@@ -649,6 +984,7 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
 		struct pollfd pf[2] = { { st[0], POLLIN, 0 }, { c->notify_fd, POLLIN, 0 } };
 		uint64_t now = time_mono_ms();
 		struct msg m;
+		pid_t sender;
 		ssize_t n;
 
 		if (now >= deadline) {
@@ -667,18 +1003,48 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
 		 * belongs to the supervisor. */
 		if (!(pf[0].revents & (POLLIN | POLLHUP))) {
 			if (c->notify_fd >= 0 && (pf[1].revents & POLLIN))
-				answer_pre_exec(c->notify_fd, c->pid, &exec_seen);
+				answer_pre_exec(c->notify_fd);
 			continue;
 		}
-		n = read(st[0], &m, sizeof(m));
-		if (n < 0 && errno == EINTR)
+		{
+			/* SO_PASSCRED: each message carries its sender's pid,
+			 * translated by the kernel into our pid namespace. */
+			union {
+				struct cmsghdr h;
+				char buf[CMSG_SPACE(sizeof(struct ucred))];
+			} cb;
+			struct iovec iov = { &m, sizeof(m) };
+			struct msghdr mh;
+			struct cmsghdr *cm;
+
+			memset(&mh, 0, sizeof(mh));
+			mh.msg_iov = &iov;
+			mh.msg_iovlen = 1;
+			mh.msg_control = cb.buf;
+			mh.msg_controllen = sizeof(cb.buf);
+			n = recvmsg(st[0], &mh, MSG_CMSG_CLOEXEC);
+			sender = 0;
+			for (cm = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm != NULL; cm = CMSG_NXTHDR(&mh, cm))
+				if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS) {
+					struct ucred uc;
+
+					memcpy(&uc, CMSG_DATA(cm), sizeof(uc));
+					sender = uc.pid;
+				}
+		}
+		/* ECONNRESET: the child's end closed with our filter unread in
+		 * it (a setup step failed first).  The kernel reports that
+		 * error once, before the messages still queued for us (the
+		 * failure's reason among them): read on. */
+		if (n < 0 && (errno == EINTR || errno == ECONNRESET))
 			continue;
 		if (n == 0) {
 			exec_done = true;
 			break;
 		}
 		if (n != (ssize_t)sizeof(m)) {
-			snprintf(err, SANDBOX_ERR_LEN, "status pipe: short read");
+			snprintf(err, SANDBOX_ERR_LEN, "status pipe: short read (%zd: %s)", n,
+			    n < 0 ? strerror(errno) : "partial message");
 			goto kill_out;
 		}
 		switch (m.kind) {
@@ -686,7 +1052,7 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
 			if (pl.pidns) {
 				/* The listener lives in the plugin process, the
 				 * init's child: find its host pid, open a pidfd. */
-				pid_t b = init_child_pid(c->init_pid);
+				pid_t b = sender > 0 ? sender : init_child_pid(c->init_pid);
 
 				if (b < 0) {
 					snprintf(err, SANDBOX_ERR_LEN, "plugin pid under init: %s", strerror(-b));
@@ -713,6 +1079,10 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
 			 * notification round trip; older kernels refuse it. */
 			(void)ioctl(c->notify_fd, SANDBOX_IOCTL_NOTIF_SET_FLAGS,
 			    SANDBOX_USER_NOTIF_FD_SYNC_WAKE_UP);
+			if (send(st[0], "k", 1, MSG_NOSIGNAL) != 1) {
+				snprintf(err, SANDBOX_ERR_LEN, "status channel: %s", strerror(errno));
+				goto kill_out;
+			}
 			c->layers.seccomp = true;
 			c->layers.seccomp_user_notif = true;
 			break;
@@ -730,6 +1100,11 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
 			    m.stage >= 0 && m.stage <= ST_ROOTFS ? stage_names[m.stage] : "?",
 			    strerror(m.value));
 			ret = SANDBOX_SPAWN_SETUP;
+			/* namespaces: auto, and their setup failed: once more
+			 * without them (sandbox_spawn_fd). */
+			if (!pl.ns_required && (pl.ns_flags != 0 || pl.pidns) &&
+			    (m.stage == ST_NS || m.stage == ST_ROOTFS || m.stage == ST_UIDMAP))
+				ret = SPAWN_RETRY_WITHOUT_NS;
 			goto reap_out;
 		case MSG_FAIL_EXEC:
 			snprintf(err, SANDBOX_ERR_LEN, "%s: %s", program, strerror(m.value));
@@ -787,6 +1162,42 @@ out:
 		close(devnull);
 	if (ruleset >= 0)
 		close(ruleset);
+	if (own_fd >= 0)
+		close(own_fd);
+	if (interp_fd >= 0)
+		close(interp_fd);
+	free(script_argv);
+	free(pl.fbuf);
 	sandbox_rootfs_free(rootfs);
+	if (ret != 0)
+		(void)sandbox_cgroup_destroy(&c->cgroup);
 	return ret;
+}
+
+/*
+ * namespaces: auto means "where they work".  Whether they work is only
+ * known once the child tried: e.g. in a container whose runtime masks
+ * /proc paths (podman's default), the kernel refuses a fresh proc mount
+ * in the new pid namespace (EPERM), which no probe short of trying
+ * predicts.  Then the run is started again without namespaces (Landlock,
+ * seccomp and rlimits still apply) and the result says why
+ * (layers.namespaces_fallback, and the supervisor's
+ * sandbox_layer_unavailable event).  With namespaces: required the
+ * failure stands.
+ */
+int
+sandbox_spawn_fd(const struct sandbox_policy *p, const struct sandbox_filter *f,
+    const struct sandbox_probe *pr, const char *program, int program_fd, char *const argv[],
+    int stdin_fd, struct sandbox_child *c, char err[SANDBOX_ERR_LEN])
+{
+	char why[SANDBOX_ERR_LEN];
+	int r = spawn_once(p, f, pr, program, program_fd, argv, stdin_fd, c, err, false);
+
+	if (r != SPAWN_RETRY_WITHOUT_NS)
+		return r;
+	snprintf(why, sizeof(why), "%s", err);
+	r = spawn_once(p, f, pr, program, program_fd, argv, stdin_fd, c, err, true);
+	if (r == 0)
+		snprintf(c->layers.ns_fallback, sizeof(c->layers.ns_fallback), "%s", why);
+	return r == SPAWN_RETRY_WITHOUT_NS ? SANDBOX_SPAWN_SETUP : r;
 }

@@ -9,18 +9,21 @@
  * dispositions reset, rlimits, namespaces, capability bounding set dropped
  * (while still privileged), setgroups/setresgid/setresuid, remaining
  * capabilities and ambient set cleared, NO_NEW_PRIVS, Landlock, seccomp,
- * execve.
+ * exec.
  *
- * The initial execve: the seccomp filter is loaded *before* our own execve,
- * so under a policy that blocks exec our own exec is notified like any
- * other.  sandbox_spawn() itself answers exactly that notification: it
- * receives the listener (pidfd_getfd) before the exec can proceed, and
- * answers CONTINUE only to an execve/execveat notification from the child's
- * pid while the status pipe shows the child has not exec'd yet (no plugin
- * code exists then; the pointers are ours).  Once the status pipe reaches
- * EOF (closed on exec), the child is the plugin and every later exec is a
- * violation, answered by the supervisor.  sandbox_spawn() therefore returns
- * only after the exec succeeded or failed (a few hundred microseconds).
+ * The initial exec is by descriptor: the parent opens the program
+ * (O_RDONLY|O_CLOEXEC, or takes the caller's descriptor, which the agent
+ * hashed), the child moves it to SANDBOX_EXEC_FD (policy.h) before the
+ * rlimits, and runs execveat(SANDBOX_EXEC_FD, "", argv, envp,
+ * AT_EMPTY_PATH).  The seccomp filter allows exactly that shape
+ * (filter.c), so the start needs no supervisor and works without user
+ * notification; the plugin's RLIMIT_NOFILE (<= SANDBOX_EXEC_FD, hard limit
+ * too) means it can never create that descriptor, so every later exec is a
+ * violation (reported by the supervisor, or ERRNO+LOG without user
+ * notification).  A #! script is started as its interpreter, by descriptor
+ * (see shebang() in spawn.c); from a caller's descriptor it is refused.
+ * The exec's bytes are what the descriptor reads, whatever the path names
+ * by then.  sandbox_spawn() returns after the exec succeeded or failed.
  */
 #ifndef STAVILY_SANDBOX_SPAWN_H
 #define STAVILY_SANDBOX_SPAWN_H
@@ -32,6 +35,7 @@
 #include <sys/types.h>
 
 #include "base/util.h"
+#include "sandbox/cgroup.h"
 #include "sandbox/filter.h"
 #include "sandbox/policy.h"
 #include "sandbox/probe.h"
@@ -55,7 +59,11 @@ struct sandbox_layers {
 	bool capabilities_dropped;   /* effective..ambient and bounding all empty */
 	bool rlimits;
 	unsigned namespaces;         /* enum sandbox_ns bits */
-	bool cgroup;
+	bool cgroup;                 /* the plugin runs in its own cgroup (cgroup.h) */
+	/* namespaces: auto, and setting them up failed (e.g. no fresh /proc
+	 * under a container's /proc masks): the run went on without any, and
+	 * this says why ("" = no fallback). */
+	char ns_fallback[SANDBOX_ERR_LEN];
 };
 
 /* What the pid-namespace init sends when the plugin exited. */
@@ -79,6 +87,8 @@ struct sandbox_child {
 	bool uid_dropped;            /* ran as policy uid (started as root) */
 	uid_t uid;                   /* real uid of the plugin (for process counting) */
 	struct sandbox_layers layers;
+	struct sandbox_cgroup cgroup;       /* the run's cgroup (dirfd -1: none) */
+	struct sandbox_limits_how limits;   /* how memory/cpu/processes are enforced */
 	uint64_t start_ns;           /* CLOCK_MONOTONIC at spawn */
 	char program[PATH_MAX];      /* resolved absolute path of the program */
 };
@@ -103,7 +113,18 @@ int sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f
     const struct sandbox_probe *pr, const char *program, char *const argv[], int stdin_fd,
     struct sandbox_child *c, char err[SANDBOX_ERR_LEN]) WARN_UNUSED;
 
-/* Close the child's descriptors (does not kill or reap it). */
+/* The same, exec'ing what `program_fd` reads (a regular file opened
+ * O_RDONLY by the caller, e.g. the descriptor whose digest was checked; -1:
+ * open `program`).  The descriptor is borrowed: the caller closes it.
+ * `program` is still used for argv, Landlock's path rule and the minimal
+ * root.  A #! script from a caller's descriptor fails with
+ * SANDBOX_SPAWN_NOEXEC (its interpreter would read it again by path). */
+int sandbox_spawn_fd(const struct sandbox_policy *p, const struct sandbox_filter *f,
+    const struct sandbox_probe *pr, const char *program, int program_fd, char *const argv[],
+    int stdin_fd, struct sandbox_child *c, char err[SANDBOX_ERR_LEN]) WARN_UNUSED;
+
+/* Close the child's descriptors (does not kill or reap it) and remove its
+ * cgroup, if any (killing what is left inside: call after reaping). */
 void sandbox_child_close(struct sandbox_child *c);
 
 #endif

@@ -975,15 +975,32 @@ tick(struct sandbox_run *r)
 		return;
 	}
 	sample_usage(r);
-	if (r->p->cpu_limit > 0)
+	/* cpu.max and memory.max, when the cgroup holds them, need no help
+	 * (see cgroup.h; the kernel enforces them, reap() reads the events). */
+	if (r->c.limits.cpu.by == SANDBOX_BY_DUTY_CYCLE)
 		duty_cycle(r, now);
-	if (r->p->memory_limit != 0) {
+	if (r->c.limits.memory.by == SANDBOX_BY_RLIMIT) {
 		uint64_t peak = status_kb(r->c.pid, "VmPeak:") * 1024;
 
 		if (peak * 100 >= r->p->memory_limit * MEM_NEAR_PERCENT)
 			limit_hit(r, SANDBOX_LIMIT_MEMORY, r->p->memory_limit, "vm_peak", peak, false);
 	}
 	check_open_files(r, r->c.pid);
+}
+
+/* What the run's cgroup saw (cgroup.h): an OOM kill is the memory limit,
+ * a refused fork the processes limit. */
+static void
+cgroup_results(struct sandbox_run *r)
+{
+	struct sandbox_cgroup_usage *u = &r->cg_usage;
+
+	sandbox_cgroup_read_usage(&r->c.cgroup, u);
+	if (r->c.limits.memory.by == SANDBOX_BY_CGROUP && u->oom_kill > 0)
+		limit_hit(r, SANDBOX_LIMIT_MEMORY, r->p->memory_limit, "oom_kill", u->oom_kill, false);
+	if (r->c.limits.processes.by == SANDBOX_BY_CGROUP && u->pids_max_events > 0)
+		limit_hit(r, SANDBOX_LIMIT_PROCESSES, r->p->max_processes, "pids_max_events",
+		    u->pids_max_events, false);
 }
 
 static void
@@ -1013,6 +1030,7 @@ reap(struct sandbox_run *r)
 			ru = rep.ru;
 		}
 	}
+	cgroup_results(r);
 	r->wall_ms = (time_mono_ns() - r->c.start_ns) / 1000000;
 	r->cpu_ms = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
 	    (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
@@ -1059,6 +1077,16 @@ sandbox_run_start(struct sandbox_run *r, const struct sandbox_policy *p,
     char *const argv[], int stdin_fd, struct event_log *log, int out_fd, int err_fd,
     char err[SANDBOX_ERR_LEN])
 {
+	return sandbox_run_start_fd(r, p, f, pr, program, -1, argv, stdin_fd, log, out_fd, err_fd,
+	    err);
+}
+
+int
+sandbox_run_start_fd(struct sandbox_run *r, const struct sandbox_policy *p,
+    const struct sandbox_filter *f, const struct sandbox_probe *pr, const char *program,
+    int program_fd, char *const argv[], int stdin_fd, struct event_log *log, int out_fd,
+    int err_fd, char err[SANDBOX_ERR_LEN])
+{
 	struct itimerspec its;
 	uint64_t period;
 	int ret;
@@ -1067,6 +1095,7 @@ sandbox_run_start(struct sandbox_run *r, const struct sandbox_policy *p,
 	r->epfd = r->timerfd = -1;
 	r->c.pidfd = r->c.plugin_pidfd = r->c.exit_fd = r->c.notify_fd = -1;
 	r->c.stdout_fd = r->c.stderr_fd = -1;
+	r->c.cgroup.dirfd = -1;
 	r->mem_fd = r->fddir_fd = r->root_fd = -1;
 	r->p = p;
 	r->log = log;
@@ -1083,12 +1112,21 @@ sandbox_run_start(struct sandbox_run *r, const struct sandbox_policy *p,
 		ret = SANDBOX_SPAWN_SETUP;
 		goto fail;
 	}
-	ret = sandbox_spawn(p, f, pr, program, argv, stdin_fd, &r->c, err);
+	ret = sandbox_spawn_fd(p, f, pr, program, program_fd, argv, stdin_fd, &r->c, err);
 	if (ret != 0)
 		goto fail;
+	if (r->c.layers.ns_fallback[0] != '\0') {
+		cJSON *d = cJSON_CreateObject();
+
+		/* namespaces: auto could not apply them here (spawn.h). */
+		cJSON_AddStringToObject(d, "layer", "namespaces");
+		cJSON_AddStringToObject(d, "reason", r->c.layers.ns_fallback);
+		cJSON_AddStringToObject(d, "plugin", r->plugin);
+		emit(r, "sandbox_layer_unavailable", d);
+	}
 	if (p->wall_timeout_ms != 0)
 		r->deadline_ns = r->c.start_ns + p->wall_timeout_ms * 1000000ull;
-	period = p->cpu_limit > 0 ? TICK_CPU_NS : TICK_IDLE_NS;
+	period = r->c.limits.cpu.by == SANDBOX_BY_DUTY_CYCLE ? TICK_CPU_NS : TICK_IDLE_NS;
 	memset(&its, 0, sizeof(its));
 	its.it_value.tv_nsec = (long)period;
 	its.it_interval.tv_nsec = (long)period;
@@ -1169,6 +1207,50 @@ sandbox_run_exit_status(const struct sandbox_run *r)
 	return r->signal != 0 ? 128 + r->signal : r->exit_code;
 }
 
+/* "limits": how each limit was enforced and why; "cgroup": the run's
+ * cgroup and what it measured (null without one).  docs/sandbox.md. */
+static int
+cgroup_result_json(const struct sandbox_run *r, cJSON *o)
+{
+	const struct sandbox_limit_how *how[3] = {
+		&r->c.limits.memory, &r->c.limits.cpu, &r->c.limits.processes,
+	};
+	static const char *const names[3] = { "memory", "cpu", "processes" };
+	const struct sandbox_cgroup_usage *u = &r->cg_usage;
+	cJSON *lim = cJSON_AddObjectToObject(o, "limits"), *cg;
+	int i;
+
+	if (lim == NULL)
+		return -ENOMEM;
+	for (i = 0; i < 3; i++) {
+		cJSON *l = cJSON_AddObjectToObject(lim, names[i]);
+
+		if (l == NULL)
+			return -ENOMEM;
+		cJSON_AddStringToObject(l, "by", sandbox_limit_by_name(how[i]->by));
+		cJSON_AddStringToObject(l, "why", how[i]->why);
+	}
+	if (u->path[0] == '\0' && r->c.cgroup.path[0] == '\0') {
+		cJSON_AddNullToObject(o, "cgroup");
+		return 0;
+	}
+	cg = cJSON_AddObjectToObject(o, "cgroup");
+	if (cg == NULL)
+		return -ENOMEM;
+	cJSON_AddStringToObject(cg, "path", u->path[0] != '\0' ? u->path : r->c.cgroup.path);
+	if (u->memory) {
+		cJSON_AddNumberToObject(cg, "memory_peak", (double)u->memory_peak);
+		cJSON_AddNumberToObject(cg, "oom_kill", (double)u->oom_kill);
+	}
+	if (u->pids)
+		cJSON_AddNumberToObject(cg, "pids_max_events", (double)u->pids_max_events);
+	if (u->cpu) {
+		cJSON_AddNumberToObject(cg, "cpu_usage_usec", (double)u->cpu_usage_usec);
+		cJSON_AddNumberToObject(cg, "cpu_throttled_usec", (double)u->cpu_throttled_usec);
+	}
+	return 0;
+}
+
 cJSON *
 sandbox_run_result(const struct sandbox_run *r)
 {
@@ -1201,6 +1283,11 @@ sandbox_run_result(const struct sandbox_run *r)
 		goto fail;
 	cJSON_AddBoolToObject(lay, "seccomp", r->c.layers.seccomp);
 	cJSON_AddBoolToObject(lay, "seccomp_user_notif", r->c.layers.seccomp_user_notif);
+	/* How violations were answered, and how the plugin was started
+	 * (docs/sandbox.md, "Starting the plugin by descriptor"). */
+	cJSON_AddStringToObject(lay, "seccomp_mechanism", !r->c.layers.seccomp ? "none" :
+	    r->c.layers.seccomp_user_notif ? "user_notif" : "errno_log");
+	cJSON_AddStringToObject(lay, "exec_start", "execveat_fd");
 	cJSON_AddNumberToObject(lay, "landlock", r->c.layers.landlock);
 	cJSON_AddBoolToObject(lay, "no_new_privs", r->c.layers.no_new_privs);
 	cJSON_AddBoolToObject(lay, "capabilities_dropped", r->c.layers.capabilities_dropped);
@@ -1221,7 +1308,11 @@ sandbox_run_result(const struct sandbox_run *r)
 	if (r->c.layers.namespaces & SANDBOX_NS_PID)
 		cJSON_AddItemToArray(ns, cJSON_CreateString("pid"));
 	cJSON_AddBoolToObject(lay, "cgroup", r->c.layers.cgroup);
-	cJSON_AddStringToObject(lay, "cpu_limit_method", r->p->cpu_limit > 0 ? "duty_cycle" : "none");
+	cJSON_AddStringToObject(lay, "cpu_limit_method", sandbox_limit_by_name(r->c.limits.cpu.by));
+	if (r->c.layers.ns_fallback[0] != '\0')
+		cJSON_AddStringToObject(lay, "namespaces_fallback", r->c.layers.ns_fallback);
+	if (cgroup_result_json(r, o) != 0)
+		goto fail;
 	return o;
 fail:
 	cJSON_Delete(o);

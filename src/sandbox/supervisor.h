@@ -76,6 +76,7 @@ struct sandbox_run {
 	int exit_code;                   /* -1 when signalled */
 	int signal;                      /* 0 when exited */
 	uint64_t wall_ms, cpu_ms, peak_rss_kb;
+	struct sandbox_cgroup_usage cg_usage; /* read from the run's cgroup at the end */
 };
 
 /* Spawn (see sandbox_spawn) and set up supervision.  Returns 0, or an
@@ -84,6 +85,13 @@ int sandbox_run_start(struct sandbox_run *r, const struct sandbox_policy *p,
     const struct sandbox_filter *f, const struct sandbox_probe *pr, const char *program,
     char *const argv[], int stdin_fd, struct event_log *log, int out_fd, int err_fd,
     char err[SANDBOX_ERR_LEN]) WARN_UNUSED;
+
+/* The same, exec'ing what `program_fd` reads (see sandbox_spawn_fd;
+ * borrowed, -1: open `program`). */
+int sandbox_run_start_fd(struct sandbox_run *r, const struct sandbox_policy *p,
+    const struct sandbox_filter *f, const struct sandbox_probe *pr, const char *program,
+    int program_fd, char *const argv[], int stdin_fd, struct event_log *log, int out_fd,
+    int err_fd, char err[SANDBOX_ERR_LEN]) WARN_UNUSED;
 
 /* The descriptor to poll for this run (readable when step has work). */
 int sandbox_run_fd(const struct sandbox_run *r);

@@ -118,6 +118,8 @@ class Stack:
         self.procs = []
         self.server = None
         self.pin = None
+        import atexit
+        atexit.register(self.kill_all)   # no orchestrator or agent outlives the test
 
     def init(self):
         r = run(self.stavily, "orchestrator", "init", "-d", self.orch, "--name", "localhost",
@@ -150,7 +152,7 @@ class Stack:
         return json.loads(r.stdout)
 
     def agent_conf(self, name, pins=None, server_name="localhost", extra="", tenant="acme",
-                   kind="action", plugins_dir=None):
+                   kind="action", plugins_dir=None, heartbeat="1s"):
         """agent.yaml for agent `name` in TMP/name; pins None = the orchestrator's pin,
         [] = no ca_pins line.  Returns (path, directory)."""
         if pins is None:
@@ -162,10 +164,10 @@ class Stack:
             f.write("agent:\n  type: %s\n  id: %s\n  tenant: %s\n  state_dir: %s\n"
                     "  plugins_dir: %s\n  enroll_url: https://127.0.0.1:%d\n"
                     "  orchestrator_url: https://127.0.0.1:%d\n  server_name: %s\n"
-                    "  heartbeat_interval: 1s\n%s%s"
+                    "  heartbeat_interval: %s\n%s%s"
                     "logging:\n  file: %s\n" % (
                         kind, name, tenant, os.path.join(d, "state"), plugins_dir or self.tmp,
-                        self.eport, self.aport, server_name,
+                        self.eport, self.aport, server_name, heartbeat,
                         ("  ca_pins: [%s]\n" % ", ".join(pins)) if pins else "", extra,
                         os.path.join(d, "events.log")))
         return path, d
@@ -205,8 +207,14 @@ class Stack:
         wait_for(lambda: get().get("state") == "done", timeout)
         return get()
 
+    def kill_all(self):
+        for p in self.procs:
+            try:
+                stop_proc(p)
+            except Exception:   # noqa: BLE001 - best effort at exit
+                pass
+
     def close(self):
         import shutil
-        for p in self.procs:
-            stop_proc(p)
+        self.kill_all()
         shutil.rmtree(self.tmp, ignore_errors=True)
