@@ -128,7 +128,10 @@ start_job(struct spawner *sp, int sock, const struct msg *m)
 	j->used = true;
 	snprintf(j->id, sizeof(j->id), "%s", m->job_id);
 	sensor_plan(sp, j);
-	if (sandbox_filter_build(&j->plan.policy, sp->probe.seccomp_user_notif, &j->filter, serr) != 0)
+	/* prepared, not compiled: sandbox_spawn compiles it right after its
+	 * clone, while the child sets up its namespaces (filter.h); the
+	 * policy it borrows lives in the job until job_clear */
+	if (sandbox_filter_prepare(&j->plan.policy, sp->probe.seccomp_user_notif, &j->filter, serr) != 0)
 		goto fail;
 	j->have_filter = true;
 	in_fd = capture_fd("stavily-job-args");

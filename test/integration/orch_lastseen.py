@@ -19,133 +19,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from lib_orch import install
 from lib_agent import free_port, wait_for  # noqa: F401
 
 STAVILY = os.environ["STAVILY"]
-TMP = tempfile.mkdtemp(prefix="stavily-orchlastseen.")
-STATE = os.path.join(TMP, "state")
-EVENTS = os.path.join(TMP, "events.log")
-failures = 0
-server = None
-
-
-def ok(name):
-    print("ok - " + name, flush=True)
-
-
-def fail(name, why=""):
-    global failures
-    failures += 1
-    print("FAIL - " + name, flush=True)
-    if why:
-        print("  " + str(why)[:800], flush=True)
-
-
-def check(name, cond, why=""):
-    if cond:
-        ok(name)
-    else:
-        fail(name, why)
-
-
-def run(*args):
-    return subprocess.run(list(args), capture_output=True, text=True, timeout=60)
-
-
-EPORT, APORT = free_port(), free_port()
-CONF = os.path.join(STATE, "orchestrator.yaml")
-SOCK = os.path.join(STATE, "admin.sock")
-CA = os.path.join(STATE, "ca.pem")
-
-
-def start():
-    global server
-    errf = open(os.path.join(TMP, "server.stderr"), "a")
-    server = subprocess.Popen([STAVILY, "orchestrator", "run", "-c", CONF,
-                               "--set", "orchestrator.listen_enroll=127.0.0.1:%d" % EPORT,
-                               "--set", "orchestrator.listen_agent=127.0.0.1:%d" % APORT,
-                               "--set", "orchestrator.trust_domain=corp.example",
-                               "--set", "logging.file=" + EVENTS], stdout=errf, stderr=errf)
-
-    def up():
-        try:
-            socket.create_connection(("127.0.0.1", APORT), timeout=0.5).close()
-            socket.create_connection(("127.0.0.1", EPORT), timeout=0.5).close()
-            return os.path.exists(SOCK)
-        except OSError:
-            return False
-    return wait_for(up)
-
-
-def stop():
-    global server
-    server.send_signal(signal.SIGTERM)
-    try:
-        rc = server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait(timeout=5)
-        rc = "timeout"
-    server = None
-    return rc
-
-
-def ctl_json(*args):
-    r = run(STAVILY, "ctl", "-S", SOCK, "--json", *args)
-    if r.returncode != 0:
-        raise RuntimeError("ctl %s: %s" % (args, r.stderr))
-    return json.loads(r.stdout)
-
-
-def make_csr(name):
-    key = os.path.join(TMP, name + ".key")
-    csr = os.path.join(TMP, name + ".csr")
-    r = run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-            "-nodes", "-keyout", key, "-subj", "/CN=" + name, "-out", csr)
-    if r.returncode != 0:
-        raise RuntimeError(r.stderr)
-    return open(csr).read(), key
-
-
-def enroll(tenant, token, agent_id):
-    csr, key = make_csr(agent_id + "-" + tenant)
-    ctx = ssl.create_default_context(cafile=CA)
-    c = http.client.HTTPSConnection("localhost", EPORT, context=ctx, timeout=10)
-    auth = base64.b64encode(("%s:%s" % (tenant, token)).encode()).decode()
-    c.request("POST", "/v1/enroll", body=json.dumps({"csr": csr, "agent_id": agent_id}),
-              headers={"Authorization": "Basic " + auth})
-    r = c.getresponse()
-    j = json.loads(r.read())
-    c.close()
-    cert = os.path.join(TMP, "%s-%s.pem" % (agent_id, tenant))
-    with open(cert, "w") as f:
-        f.write(j["certificate"])
-    return r.status, j, cert, key
-
-
-def agent_call(path, cert, key, body=None, port=None):
-    """(status, json) or ("refused", reason) when the handshake/connection fails."""
-    ctx = ssl.create_default_context(cafile=CA)
-    if cert:
-        ctx.load_cert_chain(cert, key)
-    c = http.client.HTTPSConnection("localhost", port or APORT, context=ctx, timeout=10)
-    try:
-        c.request("POST", path, body=json.dumps(body) if body is not None else "")
-        r = c.getresponse()
-        data = r.read()
-        return r.status, (json.loads(data) if data else {})
-    except (ssl.SSLError, ConnectionError, OSError) as e:
-        return "refused", repr(e)
-    finally:
-        c.close()
-
-
-def events(name):
-    try:
-        with open(EVENTS) as f:
-            return [json.loads(l) for l in f if ('"event":"%s"' % name) in l]
-    except FileNotFoundError:
-        return []
+install(globals(), STAVILY, "stavily-orchlastseen.")
 
 
 try:
@@ -206,10 +84,10 @@ finally:
             server.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
-    if failures:
+    if T.failures:
         try:
             print("  server stderr: " + open(os.path.join(TMP, "server.stderr")).read()[-1500:])
         except OSError:
             pass
     shutil.rmtree(TMP, ignore_errors=True)
-sys.exit(1 if failures else 0)
+sys.exit(1 if T.failures else 0)
