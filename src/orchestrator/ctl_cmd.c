@@ -509,10 +509,13 @@ static int job_cmd(const struct ctl *c, int argc, char **argv)
 		cJSON_Delete(body);
 		body = NULL;
 		uint64_t end = time_mono_ms() + timeout_ms + 300000;
-		/* Poll the local socket quickly at first (a trivial job is done in
-		 * milliseconds), then back off to 200 ms for long jobs. */
-		long pause_ms = 1;
+		size_t base = strlen(target);
+		/* Long-poll: the orchestrator answers as soon as the result is
+		 * stored, or after `wait` seconds with the job still running. */
 		for (;;) {
+			uint64_t left = end - time_mono_ms();
+			snprintf(target + base, sizeof(target) - base, "?wait=%llu",
+			    (unsigned long long)(left / 1000 > 20 ? 20 : left / 1000 + 1));   /* < CTL_TIMEOUT_MS */
 			st = run(&quiet, "GET", target, NULL, &body);
 			if (st != EXIT_OK)
 				return st;
@@ -524,10 +527,6 @@ static int job_cmd(const struct ctl *c, int argc, char **argv)
 				cli_error("ctl job submit: no result before the wait ended");
 				return EXIT_FAIL;
 			}
-			struct timespec ts = { 0, pause_ms * 1000000L };
-			nanosleep(&ts, NULL);
-			if (pause_ms < 200)
-				pause_ms = pause_ms * 2 > 200 ? 200 : pause_ms * 2;
 		}
 		{
 			char *p = c->json ? cJSON_PrintUnformatted(body) :

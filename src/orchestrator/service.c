@@ -680,14 +680,36 @@ out:
 	admin_audit(o, ctx, rep->status);
 }
 
+/* The park key of an admin request waiting for a job's result. */
+static void job_wait_key(const char *job_id, char out[NETLOOP_PARK_KEY_MAX])
+{
+	snprintf(out, NETLOOP_PARK_KEY_MAX, "result:%s", job_id);
+}
+
+/* GET /v1/admin/jobs/{id}[?wait=SECONDS]: with wait, a job without a result
+ * parks the request (no thread) until the result is stored or the wait is
+ * over, so `ctl job submit --wait` learns the result at once instead of
+ * polling.  The admin record is written when the request is answered. */
 static void h_job_get(struct http_ctx *ctx, struct http_reply *rep)
 {
 	struct orch *o = orch_of(ctx);
+	struct netloop_req *env = ctx->user;
 	const char *id = http_ctx_param(ctx, "id");
+	char num[16];
+	uint64_t wait = 0;
 
+	if (qparam(ctx->req, "wait", num, sizeof(num)) > 0 && parse_u64(num, 1u << 30, &wait) != 0)
+		wait = 0;
+	if (wait > ORCH_MAX_POLL_WAIT)
+		wait = ORCH_MAX_POLL_WAIT;
 	for (size_t i = 0; id && i < o->reg->n; i++) {
 		long k = registry_job_find(o->reg->t[i], id);
 		if (k >= 0) {
+			if (!o->reg->t[i]->jobs[k].result && wait > 0 && !env->park_expired) {
+				env->park_ms = (unsigned)wait * 1000u;
+				job_wait_key(id, env->park_key);
+				return;
+			}
 			reply_json(rep, 200, job_obj(o->reg->t[i], &o->reg->t[i]->jobs[k], 1));
 			goto out;
 		}
@@ -1388,6 +1410,7 @@ static void h_jobs_poll(struct http_ctx *ctx, struct http_reply *rep)
 static void h_job_result(struct http_ctx *ctx, struct http_reply *rep)
 {
 	struct orch *o = orch_of(ctx);
+	struct netloop_req *env = ctx->user;
 	struct registry_tenant *t;
 	struct registry_agent *a;
 	const char *id = http_ctx_param(ctx, "id");
@@ -1431,6 +1454,11 @@ static void h_job_result(struct http_ctx *ctx, struct http_reply *rep)
 		cJSON_AddStringToObject(d, "status", cJSON_IsString(st) && strlen(st->valuestring) < 32 ?
 		    st->valuestring : "unknown");
 		record(o, EVENT_INFO, "job_completed", d);
+		{
+			char key[NETLOOP_PARK_KEY_MAX];   /* admin requests waiting for it */
+			job_wait_key(t->jobs[k].id, key);
+			(void)netloop_wake(env->nl, key);
+		}
 	}
 	res = cJSON_CreateObject();
 	cJSON_AddStringToObject(res, "id", t->jobs[k].id);

@@ -6,6 +6,7 @@ hashes and refuses any limit that would loosen the agent's local policy.
 """
 import os
 import sys
+import time
 from lib_agent import Checks, Stack, run, wait_for, agent_events
 
 STAVILY = os.environ["STAVILY"]
@@ -52,9 +53,36 @@ try:
     T.check("a malformed pin is refused by the orchestrator (400, no job)",
             r.returncode != 0 and jid is None and "sha256" in r.stderr, (r.returncode, r.stderr))
 
-    # a tighter limit applies: wall_timeout 1s cuts the 30 s sleep plugin
+    def admin_get(path):
+        import json
+        import socket
+        c = socket.socket(socket.AF_UNIX)
+        c.settimeout(30)
+        c.connect(S.sock)
+        c.sendall(("GET %s HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n" % path).encode())
+        buf = b""
+        while True:
+            x = c.recv(65536)
+            if not x:
+                break
+            buf += x
+        c.close()
+        return json.loads(buf.partition(b"\r\n\r\n")[2] or b"{}")
+
+    # a tighter limit applies: wall_timeout 1s cuts the 30 s sleep plugin.
+    # GET ?wait= parks until the result is stored (the long-poll ctl --wait uses)
     r, jid = submit("sleep", "--policy", "wall_timeout=1s", "--policy", "memory_limit=64MB")
-    j = S.job_result(jid, 15) if jid else {}
+    t0 = time.monotonic()
+    j = admin_get("/v1/admin/jobs/%s?wait=20" % jid) if jid else {}
+    took = time.monotonic() - t0
+    T.check("GET /v1/admin/jobs/ID?wait= answers when the result is stored (after the 1 s limit, "
+            "long before the 20 s wait)", j.get("state") == "done" and 0.8 < took < 10, (took, j))
+    r2, jid2 = submit("sleep")
+    t0 = time.monotonic()
+    j2 = admin_get("/v1/admin/jobs/%s?wait=1" % jid2) if jid2 else {}
+    took2 = time.monotonic() - t0
+    T.check("GET ?wait=1 on a job still running answers after about 1 s, not done",
+            j2.get("state") in ("queued", "delivered") and 0.8 < took2 < 5, (took2, j2))
     res = j.get("result") or {}
     T.check("a job's tighter policy applies (wall_timeout=1s kills the 30 s plugin)",
             "wall_time" in (res.get("limits_hit") or []) and res.get("wall_ms", 99999) < 10000, j)

@@ -18,79 +18,27 @@ import stat
 import subprocess
 import tempfile
 import time
-from lib_agent import run, free_port, wait_for, all_text, proc_status, children, agent_events  # noqa: F401
+from lib_agent import Checks, Stack, run, free_port, wait_for, all_text, proc_status, children, agent_events  # noqa: F401
 
 STAVILY = os.environ["STAVILY"]
-TMP = tempfile.mkdtemp(prefix="stavily-agentfull.")
-ORCH = os.path.join(TMP, "orch")
-OEVENTS = os.path.join(TMP, "orch-events.log")
-failures = 0
+T = Checks()
+ok, fail, check = T.ok, T.fail, T.check
+S = Stack(STAVILY, "stavily-agentfull.")
+TMP, ORCH, OEVENTS, CONF, SOCK = S.tmp, S.orch, S.events, S.conf, S.sock
+EPORT, APORT = S.eport, S.aport
+ctl_json, start_agent = S.ctl_json, S.start_agent
+
+
+def agent_conf(name, pins, server_name="localhost", extra=""):
+    return S.agent_conf(name, pins, server_name, extra, kind="sensor")
 server = None
-
-
-def ok(name):
-    print("ok - " + name, flush=True)
-
-
-def fail(name, why=""):
-    global failures
-    failures += 1
-    print("FAIL - " + name, flush=True)
-    if why:
-        print("  " + str(why)[:800], flush=True)
-
-
-def check(name, cond, why=""):
-    if cond:
-        ok(name)
-    else:
-        fail(name, why)
-
-
-EPORT, APORT = free_port(), free_port()
-CONF = os.path.join(ORCH, "orchestrator.yaml")
-SOCK = os.path.join(ORCH, "admin.sock")
 
 
 def start():
     global server
-    errf = open(os.path.join(TMP, "server.stderr"), "a")
-    server = subprocess.Popen([STAVILY, "orchestrator", "run", "-c", CONF,
-                               "--set", "orchestrator.listen_enroll=127.0.0.1:%d" % EPORT,
-                               "--set", "orchestrator.listen_agent=127.0.0.1:%d" % APORT,
-                               "--set", "logging.file=" + OEVENTS], stdout=errf, stderr=errf)
-
-    def up():
-        try:
-            socket.create_connection(("127.0.0.1", APORT), timeout=0.5).close()
-            socket.create_connection(("127.0.0.1", EPORT), timeout=0.5).close()
-            return os.path.exists(SOCK)
-        except OSError:
-            return False
-    return wait_for(up)
-
-
-def ctl_json(*args):
-    r = run(STAVILY, "ctl", "-S", SOCK, "--json", *args)
-    if r.returncode != 0:
-        raise RuntimeError("ctl %s: %s" % (args, r.stderr))
-    return json.loads(r.stdout)
-
-
-def agent_conf(name, pins, server_name="localhost", extra=""):
-    d = os.path.join(TMP, name)
-    os.makedirs(d, exist_ok=True)
-    path = os.path.join(d, "agent.yaml")
-    with open(path, "w") as f:
-        f.write("agent:\n  type: sensor\n  id: %s\n  tenant: acme\n  state_dir: %s\n"
-                "  plugins_dir: %s\n  enroll_url: https://127.0.0.1:%d\n"
-                "  orchestrator_url: https://127.0.0.1:%d\n  server_name: %s\n"
-                "  heartbeat_interval: 1s\n%s%s"
-                "logging:\n  file: %s\n" % (
-                    name, os.path.join(d, "state"), TMP, EPORT, APORT, server_name,
-                    ("  ca_pins: [%s]\n" % ", ".join(pins)) if pins else "", extra,
-                    os.path.join(d, "events.log")))
-    return path, d
+    up = S.start()
+    server = S.server
+    return up
 
 
 def start_agent_tmpfs(conf, d, state, saved, size):
@@ -197,10 +145,10 @@ finally:
         stop_proc(p)
     if server:
         stop_proc(server)
-    if failures == 0:
+    if T.failures == 0:
         shutil.rmtree(TMP, ignore_errors=True)
     else:
         print("  kept " + TMP, flush=True)
 
-print("agent_spoolfull: %d failure(s)" % failures)
-raise SystemExit(1 if failures else 0)
+print("agent_spoolfull: %d failure(s)" % T.failures)
+raise SystemExit(1 if T.failures else 0)
