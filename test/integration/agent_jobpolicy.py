@@ -100,6 +100,21 @@ try:
     T.check("a job may never choose the plugin's uid (user=0:0 refused)",
             res.get("status") == "refused" and "user" in res.get("error", ""), res)
 
+    # the plugin's file changed after it was installed: refused before it runs
+    exe = os.path.join(plugdir, "echo")
+    original = open(exe, "rb").read()
+    with open(exe, "ab") as f:
+        f.write(b"\0")
+    r, jid = submit("echo")
+    res = (S.job_result(jid) if jid else {}).get("result") or {}
+    T.check("a plugin whose file changed since its manifest was written is refused, not run",
+            res.get("status") == "refused" and "digest" in res.get("error", "") and "stdout" not in res, res)
+    with open(exe, "wb") as f:
+        f.write(original)
+    r, jid = submit("echo")
+    res = (S.job_result(jid) if jid else {}).get("result") or {}
+    T.check("the same plugin restored runs again", res.get("status") == "succeeded", res)
+
     # the policy and the pin survive a restart of the orchestrator (journal replay)
     r, jid = submit("echo", "--sha256", echo_sha, "--policy", "max_output=4096")
     j1 = S.job_result(jid) if jid else {}
