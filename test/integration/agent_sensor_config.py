@@ -18,30 +18,12 @@ import os
 import signal
 import subprocess
 import time
-from lib_agent import Stack, run, wait_for, agent_events
+from lib_agent import Checks, Stack, run, wait_for, agent_events
 
 STAVILY = os.environ["STAVILY"]
 PLUGINS = os.environ["PLUGINS"]
-failures = 0
-
-
-def ok(name):
-    print("ok - " + name, flush=True)
-
-
-def fail(name, why=""):
-    global failures
-    failures += 1
-    print("FAIL - " + name, flush=True)
-    if why:
-        print("  " + str(why)[:800], flush=True)
-
-
-def check(name, cond, why=""):
-    if cond:
-        ok(name)
-    else:
-        fail(name, why)
+T = Checks()
+ok, fail, check = T.ok, T.fail, T.check
 
 
 def install(st, plugdir, name, sensor=None):
@@ -154,12 +136,12 @@ try:
 except Exception as e:   # noqa: BLE001 - any crash is a failure of the test
     fail("agent_sensor_config crashed", repr(e))
 finally:
-    if failures:
+    if T.failures:
         print("  kept " + st.tmp, flush=True)
         for p in st.procs:
             if p.poll() is None:
                 p.kill()
     else:
         st.close()
-print("agent_sensor_config: %d failure(s)" % failures)
-raise SystemExit(1 if failures else 0)
+print("agent_sensor_config: %d failure(s)" % T.failures)
+raise SystemExit(1 if T.failures else 0)

@@ -14,30 +14,12 @@ import os
 import signal
 import subprocess
 import time
-from lib_agent import Stack, run, wait_for, agent_events
+from lib_agent import Checks, Stack, run, wait_for, agent_events
 
 STAVILY = os.environ["STAVILY"]
 PLUGINS = os.environ["PLUGINS"]
-failures = 0
-
-
-def ok(name):
-    print("ok - " + name, flush=True)
-
-
-def fail(name, why=""):
-    global failures
-    failures += 1
-    print("FAIL - " + name, flush=True)
-    if why:
-        print("  " + str(why)[:800], flush=True)
-
-
-def check(name, cond, why=""):
-    if cond:
-        ok(name)
-    else:
-        fail(name, why)
+T = Checks()
+ok, fail, check = T.ok, T.fail, T.check
 
 
 def install(st, plugdir, name, sensor):
@@ -215,7 +197,7 @@ try:
 except Exception as e:   # noqa: BLE001 - any crash is a failure of the test
     fail("agent_sensor_stream crashed", repr(e))
 finally:
-    if failures:
+    if T.failures:
         keep = True
         print("  kept " + st.tmp, flush=True)
         for p in st.procs:
@@ -223,5 +205,5 @@ finally:
                 p.kill()
     else:
         st.close()
-print("agent_sensor_stream: %d failure(s)" % failures)
-raise SystemExit(1 if failures else 0)
+print("agent_sensor_stream: %d failure(s)" % T.failures)
+raise SystemExit(1 if T.failures else 0)
