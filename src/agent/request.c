@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char *
 request_status_name(enum request_status s)
@@ -220,7 +221,9 @@ request_check(const struct sandbox_policy *local, const char *plugins_dir, enum 
 		st = REQUEST_E_LIMITS;
 		goto fail;
 	}
-	ms = manifest_verify(plugins_dir, &plan->manifest, run->digest, plan->program, merr);
+	ms = manifest_verify_open(plugins_dir, &plan->manifest, run->digest, plan->program,
+	    &plan->exec_fd, merr);
+	plan->have_exec_fd = ms == MANIFEST_OK;
 	if (ms != MANIFEST_OK) {
 		snprintf(err, REQUEST_ERR_LEN, "%s", merr);
 		st = ms == MANIFEST_E_DIGEST || ms == MANIFEST_E_PIN ? REQUEST_E_DIGEST : REQUEST_E_PLUGIN;
@@ -244,5 +247,7 @@ request_plan_free(struct request_plan *plan)
 		return;
 	sandbox_policy_free(&plan->policy);
 	manifest_free(&plan->manifest);
+	if (plan->have_exec_fd)
+		close(plan->exec_fd);
 	memset(plan, 0, sizeof(*plan));
 }

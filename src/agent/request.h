@@ -42,6 +42,9 @@ struct request_plan {
 	struct manifest manifest;
 	struct sandbox_policy policy;   /* effective policy (owned; request_plan_free) */
 	char program[PATH_MAX];         /* verified executable */
+	bool have_exec_fd;              /* exec_fd is open (request_plan_free closes it) */
+	int exec_fd;                    /* the descriptor whose bytes matched the digest:
+	                                 * start the sandbox from it (sandbox_run_start_fd) */
 };
 
 /*

@@ -147,21 +147,12 @@ start_job(struct spawner *sp, int sock, const struct msg *m)
 	}
 	argv[0] = j->plan.manifest.name;
 	argv[1] = NULL;
-	/* Digest check on the descriptor the sandbox then execs from: what
-	 * runs is exactly what was hashed (manifest.h). */
-	{
-		char merr[MANIFEST_ERR_LEN];
-		int exec_fd = -1;
-
-		if (manifest_verify_open(sp->plugins_dir, &j->plan.manifest, m->digest, j->plan.program,
-		    &exec_fd, merr) != MANIFEST_OK) {
-			snprintf(serr, sizeof(serr), "%s", merr);
-			goto fail;
-		}
-		rc = sandbox_run_start_fd(&j->run, &j->plan.policy, &j->filter, &sp->probe,
-		    j->plan.program, exec_fd, argv, in_fd, sp->log, j->out_fd, j->err_fd, serr);
-		close(exec_fd);
-	}
+	/* request_check hashed plan.exec_fd: the sandbox execs from that very
+	 * descriptor, so what runs is exactly what was hashed (manifest.h). */
+	rc = sandbox_run_start_fd(&j->run, &j->plan.policy, &j->filter, &sp->probe,
+	    j->plan.program, j->plan.exec_fd, argv, in_fd, sp->log, j->out_fd, j->err_fd, serr);
+	close(j->plan.exec_fd);
+	j->plan.have_exec_fd = false;
 	if (rc != 0)
 		goto fail;
 	j->running = true;
