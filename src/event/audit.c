@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ struct audit_log {
 	char *component;
 	uint64_t seq;
 	char prev[AUDIT_HASH_HEX];
+	bool unsynced;       /* records written since the last fdatasync */
 };
 
 static void
@@ -213,7 +215,7 @@ out:
 }
 
 int
-audit_append(struct audit_log *log, enum event_level level, const char *event,
+audit_write(struct audit_log *log, enum event_level level, const char *event,
     const cJSON *details)
 {
 	char *ev = NULL, *line = NULL;
@@ -236,10 +238,10 @@ audit_append(struct audit_log *log, enum event_level level, const char *event,
 	line[len] = '\n';
 	if ((rc = fd_write_all(log->fd, line, len + 1)) < 0)
 		goto out;
-	if (fdatasync(log->fd) < 0) {
-		rc = -errno;
-		goto out;
-	}
+	/* The line is in the file: the chain goes on from it whether or not
+	 * the next fdatasync succeeds (a later record must chain to what the
+	 * file holds). */
+	log->unsynced = true;
 	log->seq++;
 	line_hash(line, len, log->prev);
 	rc = 0;
@@ -247,6 +249,32 @@ out:
 	free(ev);
 	free(line);
 	return rc;
+}
+
+int
+audit_sync(struct audit_log *log)
+{
+	if (!log->unsynced)
+		return 0;
+	if (fdatasync(log->fd) < 0)
+		return -errno;
+	log->unsynced = false;
+	return 0;
+}
+
+bool
+audit_unsynced(const struct audit_log *log)
+{
+	return log->unsynced;
+}
+
+int
+audit_append(struct audit_log *log, enum event_level level, const char *event,
+    const cJSON *details)
+{
+	int rc = audit_write(log, level, event, details);
+
+	return rc < 0 ? rc : audit_sync(log);
 }
 
 uint64_t

@@ -10,11 +10,15 @@
  * of the last record) so an operator can keep it, and accepts one to check.
  *
  * Records are fsync'd before audit_append() returns: an operation is
- * acknowledged only after its audit record is durable.
+ * acknowledged only after its audit record is durable.  A caller that
+ * writes several records for one operation may audit_write() each and
+ * audit_sync() once before it acknowledges (one fdatasync, not one per
+ * record).
  */
 #ifndef STAVILY_EVENT_AUDIT_H
 #define STAVILY_EVENT_AUDIT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
@@ -48,6 +52,19 @@ int audit_open(const char *path, const char *component, struct audit_log **out,
  * Returns 0 or -errno (then nothing was acknowledged). */
 int audit_append(struct audit_log *log, enum event_level level, const char *event,
     const cJSON *details) WARN_UNUSED;
+
+/* Write one record without fsync (it is in the file and the chain goes on
+ * from it; audit_sync makes it durable).  Returns 0 or -errno (then nothing
+ * was written: a failed write is not part of the chain). */
+int audit_write(struct audit_log *log, enum event_level level, const char *event,
+    const cJSON *details) WARN_UNUSED;
+
+/* fdatasync what audit_write wrote since the last sync; 0 at once when
+ * nothing is pending.  0 or -errno (the records stay pending). */
+int audit_sync(struct audit_log *log) WARN_UNUSED;
+
+/* Whether records are written but not yet synced. */
+bool audit_unsynced(const struct audit_log *log);
 
 /* Sequence number of the last record written (0 for an empty log). */
 uint64_t audit_seq(const struct audit_log *log);

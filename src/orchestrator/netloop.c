@@ -938,6 +938,8 @@ static int handle_input(struct loop *lp, struct conn *c)
 	http_dispatch(c->l->routes, c->l->n_routes, &ctx, &rep);
 	c->park_woken = 0;
 	parking = env.park_ms > 0 && !env.park_expired;
+	if (!parking && nl->hooks.on_handled)
+		nl->hooks.on_handled(nl->hooks.arg, req, &rep);
 	if (parking) {
 		/* the request stays in the buffer for the next run of its
 		 * handler; it joins the parked list before the app lock goes,

@@ -77,8 +77,10 @@
  * Handlers (router.h) run synchronously in their connection's loop, under
  * the app lock; ctx->user points to a struct netloop_req that gives the
  * listener's user pointer and the source address.  A handler that does a
- * durable write fsyncs before it returns, so the response is only sent
- * after the data is on disk, or parks the request (below) until
+ * durable write fsyncs before it returns (itself, or in hooks.on_handled,
+ * which runs after every handler that answered, before the answer is
+ * queued), so the response is only sent after the data is on disk, or
+ * parks the request (below) until
  * hooks.on_pass_end has made it durable for all the requests appended so
  * far at once (group commit; any loop's pass end may do it) and woken it.
  *
@@ -171,6 +173,10 @@ struct netloop_hooks {
 	 * commit: one fsync for what was appended so far, then netloop_wake);
 	 * every loop calls it, under the app lock */
 	void (*on_pass_end)(void *arg);
+	/* after a handler answered (not when it parked), before the answer
+	 * is queued, under the app lock: the place to make durable what the
+	 * handler wrote (it may replace the answer, e.g. by an error) */
+	void (*on_handled)(void *arg, const struct http_request *req, struct http_reply *rep);
 	/* about once a second, from loop 0 (periodic work such as pruning) */
 	void (*on_tick)(void *arg);
 };

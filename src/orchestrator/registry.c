@@ -481,6 +481,45 @@ static int commit(struct registry_tenant *t, cJSON *o)
 	return r;
 }
 
+/* Append one record, to be synced by registry_sync (or by the next commit:
+ * a journal sync covers every record appended before it). */
+static int commit_deferred(struct registry *r, struct registry_tenant *t, cJSON *o)
+{
+	char *s = cJSON_PrintUnformatted(o);
+	int e;
+
+	if (!s)
+		return -ENOMEM;
+	e = journal_append(t->j, s, strlen(s), NULL);
+	cJSON_free(s);
+	if (e == 0) {
+		t->sync_pending = 1;
+		r->sync_pending = 1;
+	}
+	return e;
+}
+
+int registry_sync(struct registry *r)
+{
+	int first = 0;
+
+	if (!r->sync_pending)
+		return 0;
+	for (size_t i = 0; i < r->n; i++) {
+		struct registry_tenant *t = r->t[i];
+		int e;
+
+		if (!t->sync_pending)
+			continue;
+		e = journal_sync(t->j);
+		if (e < 0 && first == 0)
+			first = e;
+		t->sync_pending = 0;
+	}
+	r->sync_pending = 0;
+	return first;
+}
+
 static void tenant_free(struct registry_tenant *t)
 {
 	if (!t)
@@ -642,6 +681,9 @@ void registry_close(struct registry *r)
 {
 	if (!r)
 		return;
+	if (registry_sync(r) < 0) {
+		/* a broken journal: its tenant is recovered at the next open */
+	}
 	/* the last heartbeats survive a clean stop (best effort: a hint) */
 	if (registry_seen_flush(r) < 0) {
 		/* nothing to do at close: the previous snapshot stays */
@@ -1053,7 +1095,6 @@ int registry_job_deliver(struct registry *r, struct registry_tenant *t, const si
 	cJSON *o, *ids;
 	int e;
 
-	(void)r;
 	if (n == 0)
 		return 0;
 	o = cJSON_CreateObject();
@@ -1076,7 +1117,7 @@ int registry_job_deliver(struct registry *r, struct registry_tenant *t, const si
 		}
 		cJSON_AddItemToArray(ids, s);
 	}
-	e = commit(t, o);
+	e = commit_deferred(r, t, o);
 	cJSON_Delete(o);
 	if (e < 0)
 		return e;

@@ -144,12 +144,14 @@ struct registry_tenant {
 	size_t n_jobs, cap_jobs;
 	struct journal *j;
 	int seen_dirty;                /* a last_seen changed since the snapshot */
+	int sync_pending;              /* a record appended, not yet synced (registry_sync) */
 };
 
 struct registry {
 	char *dir;                     /* STATE/tenants */
 	struct registry_tenant **t;
 	size_t n, cap;
+	int sync_pending;              /* some tenant has sync_pending */
 };
 
 /* What registry_open found (for the start-up event). */
@@ -269,12 +271,23 @@ int registry_job_result(struct registry *r, struct registry_tenant *t, size_t id
     const char *result_json, int64_t now) WARN_UNUSED;
 
 /*
- * Jobs idx[0..n) of `t` are handed out now: one "deliver" record, durable
- * before it returns 0 (then delivered = now, attempts + 1 each).  -EINVAL
- * for a bad index, -errno.
+ * Jobs idx[0..n) of `t` are handed out now: one "deliver" record (then
+ * delivered = now, attempts + 1 each).  -EINVAL for a bad index, -errno.
+ * The record is appended but not synced before this returns: the caller
+ * answers the agent at once and registry_sync() makes it durable later
+ * (the service: at the end of the loop pass, after the answer was sent).
+ * A delivery lost to a crash in between only means the job is queued
+ * again after the restart and handed out once more; the agent runs a job
+ * id it has seen at most once (docs/agent.md), and delivery is at least
+ * once anyway.
  */
 int registry_job_deliver(struct registry *r, struct registry_tenant *t, const size_t *idx,
     size_t n, int64_t now) WARN_UNUSED;
+
+/* Make durable what registry_job_deliver appended (fdatasync of each tenant
+ * journal with pending records; nothing when none is pending).  0 or the
+ * first -errno (a failed sync leaves that journal broken: journal.h). */
+int registry_sync(struct registry *r) WARN_UNUSED;
 
 /* Until when a delivered job without a result is not handed out again:
  * delivered + (timeout or REGISTRY_LEASE_DEFAULT) + REGISTRY_LEASE_GRACE;

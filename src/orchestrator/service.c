@@ -138,18 +138,35 @@ static void rfc3339(int64_t t, char out[TIMEFMT_RFC3339_LEN])
 		snprintf(out, TIMEFMT_RFC3339_LEN, "1970-01-01T00:00:00.000Z");
 }
 
-/* Audit record (durable) and the same as an event.  `d` is consumed. */
+static void audit_failed(struct orch *o, const char *record_name, int err)
+{
+	cJSON *e = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(e, "record", record_name);
+	cJSON_AddStringToObject(e, "error", strerror(-err));
+	event_emit(o->ev, EVENT_CRITICAL, "audit_write_failed", e);
+}
+
+/* Audit record and the same as an event.  `d` is consumed.  The record is
+ * written now and synced before the answer of the request that wrote it
+ * leaves (hook_handled: one fdatasync for all of a request's records), or,
+ * for a read (GET) or outside any request, at the end of the loop pass
+ * (flush_dirty). */
 static void record(struct orch *o, enum event_level lvl, const char *name, cJSON *d)
 {
-	int r = audit_append(o->audit, lvl, name, d);
+	int r = audit_write(o->audit, lvl, name, d);
 
-	if (r < 0) {
-		cJSON *e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "record", name);
-		cJSON_AddStringToObject(e, "error", strerror(-r));
-		event_emit(o->ev, EVENT_ERROR, "audit_write_failed", e);
-	}
+	if (r < 0)
+		audit_failed(o, name, r);
 	event_emit(o->ev, lvl, name, d);
+}
+
+static void audit_flush(struct orch *o)
+{
+	int r = audit_sync(o->audit);
+
+	if (r < 0)
+		audit_failed(o, "(sync)", r);
 }
 
 static void reply_json(struct http_reply *rep, int status, cJSON *o)
@@ -1500,6 +1517,25 @@ static void flush_dirty(struct orch *o)
 			/* each waiter got the error and answers 503 */
 		}
 	o->n_dirty = 0;
+	/* job deliveries (registry_job_deliver) and read audit records, after
+	 * their answers went out */
+	if (o->reg && registry_sync(o->reg) < 0)
+		event_emit(o->ev, EVENT_ERROR, "registry_sync_failed", NULL);
+	if (o->audit)
+		audit_flush(o);
+}
+
+/* Before an answer leaves: a request that changed something has its audit
+ * records durable first; a read's records wait for the pass end. */
+static void hook_handled(void *arg, const struct http_request *req, struct http_reply *rep)
+{
+	struct orch *o = arg;
+
+	(void)rep;
+	if (!audit_unsynced(o->audit) || strcmp(req->method, "GET") == 0 ||
+	    strcmp(req->method, "HEAD") == 0)
+		return;
+	audit_flush(o);
 }
 
 static void hook_pass_end(void *arg)
@@ -2127,6 +2163,7 @@ int orch_run(const char *config_path, const char *const *overrides, size_t n_ove
 	hooks.on_timeout = hook_timeout;
 	hooks.on_tick = hook_tick;
 	hooks.on_pass_end = hook_pass_end;
+	hooks.on_handled = hook_handled;
 	r = netloop_new(&nlim, &hooks, &nl);
 	if (r < 0)
 		goto out;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "base/fileio.h"
 #include "base/hex.h"
+#include "base/timefmt.h"
 #include "crypto/rng.h"
 
 #define SPOOL_VERSION 1
@@ -32,6 +34,7 @@ struct spool {
 	struct journal *j[2];
 	uint64_t acked[2];     /* every seq <= acked[i] is acknowledged */
 	uint64_t persisted[2]; /* what "acked" on disk says */
+	uint64_t ack_written_ms; /* CLOCK_MONOTONIC of the last "acked" rewrite */
 	uint64_t max_bytes, reserve;
 	uint32_t max_record;
 	uint64_t seg_size;
@@ -94,12 +97,19 @@ read_acked(struct spool *s)
 }
 
 static int
-write_acked(struct spool *s)
+write_acked(struct spool *s, bool force)
 {
 	char buf[SPOOL_ACK_FILE_MAX];
+	uint64_t now;
 	int n, rc;
 
 	if (s->acked[CRIT] == s->persisted[CRIT] && s->acked[SENS] == s->persisted[SENS])
+		return 0;
+	/* An atomic rewrite costs two fsyncs; a lost one only means records
+	 * are sent again, which the orchestrator stores once (by id).  So at
+	 * most one rewrite per SPOOL_ACK_PERSIST_MS, plus one at close. */
+	now = time_mono_ms();
+	if (!force && s->ack_written_ms != 0 && now - s->ack_written_ms < SPOOL_ACK_PERSIST_MS)
 		return 0;
 	n = snprintf(buf, sizeof(buf), "stavily-spool-acked 1 critical=%" PRIu64 " sensor=%" PRIu64 "\n",
 	    s->acked[CRIT], s->acked[SENS]);
@@ -107,6 +117,7 @@ write_acked(struct spool *s)
 	if (rc == 0) {
 		s->persisted[CRIT] = s->acked[CRIT];
 		s->persisted[SENS] = s->acked[SENS];
+		s->ack_written_ms = now;
 	}
 	return rc;
 }
@@ -197,6 +208,8 @@ spool_close(struct spool *s)
 {
 	if (s == NULL)
 		return;
+	/* best effort: an "acked" not written only means records sent again */
+	(void)write_acked(s, true);
 	journal_close(s->j[CRIT]);
 	journal_close(s->j[SENS]);
 	free(s->ack_path);
@@ -303,8 +316,19 @@ out:
 int
 spool_sync(struct spool *s)
 {
-	int rc = journal_sync(s->j[CRIT]);
-	int rc2 = journal_sync(s->j[SENS]);
+	int rc = 0, rc2 = 0;
+
+	/* A journal whose every record is acknowledged needs no fsync: the
+	 * orchestrator holds those records durably, and a crash that cut them
+	 * here would only leave a torn tail to cut off on reopen. */
+	if (s->acked[CRIT] + 1 != journal_next_seq(s->j[CRIT]))
+		rc = journal_sync(s->j[CRIT]);
+	if (s->acked[SENS] + 1 != journal_next_seq(s->j[SENS]))
+		rc2 = journal_sync(s->j[SENS]);
+
+	/* "acked" left behind by the rate limit, when it is due (its failure
+	 * is not the journals': it only means records sent again) */
+	(void)write_acked(s, false);
 	return rc ? rc : rc2;
 }
 
@@ -452,7 +476,7 @@ spool_ack(struct spool *s, const char *const *ids, size_t n, size_t *matched)
 	}
 	forget_inflight_below(s, CRIT, s->acked[CRIT] + 1);
 	forget_inflight_below(s, SENS, s->acked[SENS] + 1);
-	rc = write_acked(s);
+	rc = write_acked(s, false);
 	/* Delete acknowledged segments even if "acked" could not be written:
 	 * on reopen, deleted records count as acknowledged (clamp_acked).
 	 * When everything is acknowledged and the active segment has grown

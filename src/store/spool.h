@@ -17,8 +17,9 @@
  * Delivery is at-least-once.  spool_peek returns the oldest unacknowledged
  * records, critical ones first; spool_ack marks ids; the contiguous
  * acknowledged prefix of each journal is persisted (atomic rewrite of
- * "acked") and whole segments below it are deleted.  Acks that arrive out of
- * order are remembered in memory only, and a restart, a failed ack write or
+ * "acked", at most once per SPOOL_ACK_PERSIST_MS from spool_ack or
+ * spool_sync, and at spool_close) and whole segments below it are
+ * deleted.  Acks that arrive out of order are remembered in memory only, and a restart, a failed ack write or
  * an ack for a record not in the last peek can make records be sent again.
  *
  * Overflow policy (max_bytes counts both journals):
@@ -53,6 +54,9 @@
 /* Records one peek returns at most (also bounds the in-flight table). */
 #define SPOOL_MAX_BATCH    4096u
 #define SPOOL_ACK_FILE_MAX 256
+/* the "acked" file is rewritten at most this often (plus once at close): a
+ * rewrite lost to a crash only makes records be sent again, stored once */
+#define SPOOL_ACK_PERSIST_MS 1000
 
 enum spool_class {
 	SPOOL_JOB_RESULT = 1,
@@ -93,7 +97,9 @@ void spool_close(struct spool *s);
 int spool_append(struct spool *s, int cls, const void *body, size_t len,
     char id_out[SPOOL_ID_HEX_LEN]) WARN_UNUSED;
 
-/* fsync both journals (only those with pending appends). */
+/* fsync both journals: only those with pending appends, and only when they
+ * hold a record not yet acknowledged (an acknowledged one is durable at the
+ * orchestrator).  Also rewrites "acked" when it is due. */
 int spool_sync(struct spool *s) WARN_UNUSED;
 
 struct spool_record {
