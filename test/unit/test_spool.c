@@ -371,6 +371,93 @@ test_enospc(void)
 	CHECK_EQ_INT(in_small_tmpfs(mnt, enospc_body), 0);
 }
 
+/* Ack the oldest `n` unacknowledged records. */
+static void
+ack_oldest(struct spool *s, size_t n)
+{
+	struct spool_batch b;
+	const char *ids[8];
+
+	CHECK_EQ_INT(spool_peek(s, n, 1 << 20, &b), 0);
+	CHECK_EQ_INT(b.n, n);
+	for (size_t i = 0; i < b.n && i < 8; i++)
+		ids[i] = b.recs[i].id;
+	CHECK_EQ_INT(spool_ack(s, ids, b.n < 8 ? b.n : 8, NULL), 0);
+	spool_batch_free(&b);
+}
+
+static int
+acked_file_says(const char *want)
+{
+	char p[300], *txt = NULL;
+	size_t len = 0;
+	int ok;
+
+	snprintf(p, sizeof(p), "%s/acked", sdir);
+	if (file_read_all(p, SPOOL_ACK_FILE_MAX, &txt, &len) != 0)
+		return 0;
+	ok = strstr(txt, want) != NULL;
+	free(txt);
+	return ok;
+}
+
+/* "acked" is rewritten at most once per SPOOL_ACK_PERSIST_MS (and at close):
+ * a crash in between leaves acknowledged records to be sent again, and
+ * loses none. */
+static void
+test_ack_rate(void)
+{
+	struct spool_options o = { .flags = JOURNAL_CREATE };
+	struct spool_recovery rec;
+	struct spool *s;
+	char id[SPOOL_ID_HEX_LEN];
+	int st = -1;
+	pid_t pid;
+
+	fresh_dir();
+	pid = fork();
+	if (pid == 0) {
+		/* appends 4, acks 2 (written at once: the first ack), then 2
+		 * more within the second (kept in memory), and dies */
+		struct spool *cs = NULL;
+		if (spool_open(sdir, &o, &cs, NULL) != 0)
+			_exit(2);
+		for (int i = 0; i < 4; i++)
+			if (spool_append(cs, SPOOL_JOB_RESULT, "{}", 2, NULL) != 0)
+				_exit(3);
+		if (spool_sync(cs) != 0)
+			_exit(4);
+		ack_oldest(cs, 2);
+		ack_oldest(cs, 2);
+		if (spool_sync(cs) != 0)
+			_exit(5);
+		_exit(0);   /* no spool_close: a crash */
+	}
+	CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(acked_file_says("critical=2 "));
+	s = open_ok(NULL, &rec);
+	if (s == NULL)
+		return;
+	/* the last two come again (the orchestrator stores them once) */
+	CHECK_EQ_INT(rec.unacked_critical, 2);
+	ack_oldest(s, 2);             /* the first ack after open: written */
+	CHECK(acked_file_says("critical=4 "));
+	add(s, SPOOL_JOB_RESULT, "{}", id);
+	add(s, SPOOL_JOB_RESULT, "{}", id);
+	CHECK_EQ_INT(spool_sync(s), 0);
+	ack_oldest(s, 1);             /* within the second: in memory */
+	CHECK(acked_file_says("critical=4 "));
+	struct timespec ts = { .tv_sec = SPOOL_ACK_PERSIST_MS / 1000,
+	    .tv_nsec = (SPOOL_ACK_PERSIST_MS % 1000) * 1000000L + 50 * 1000000L };
+	nanosleep(&ts, NULL);
+	CHECK_EQ_INT(spool_sync(s), 0);   /* due now */
+	CHECK(acked_file_says("critical=5 "));
+	ack_oldest(s, 1);
+	CHECK(acked_file_says("critical=5 "));
+	spool_close(s);               /* and at close */
+	CHECK(acked_file_says("critical=6 "));
+}
+
 /* ---- kill -9 of an appending agent --------------------------------------- */
 
 static int
@@ -475,6 +562,7 @@ main(void)
 	RUN(test_partial_ack_and_resend);
 	RUN(test_overflow_policy);
 	RUN(test_enospc);
+	RUN(test_ack_rate);
 	RUN(test_kill9);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", top);
