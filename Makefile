@@ -119,7 +119,7 @@ $(BUILD)/plugins/%: test/plugins/%.c $(VENDOR_STAMP)
 	$(Q)musl-gcc -std=gnu11 -O2 -static -isystem $(KINC) -Wall -Wno-unused-result $< -o $@
 
 # --- unit tests: static musl too, they link the library objects --------------
-$(BUILD)/test/%: test/unit/%.c $(LIB_OBJS) test/unit/harness.h
+$(BUILD)/test/%: test/unit/%.c $(LIB_OBJS) $(wildcard test/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(MSG) TEST $@
 	$(Q)musl-gcc $(MUSL_CFLAGS) -Itest/unit -c $< -o $@.o
@@ -152,7 +152,7 @@ $(BUILD)/asan/obj/%.o: src/%.c $(VENDOR)/host/lib/libseccomp.a
 	@mkdir -p $(dir $@)
 	$(MSG) ASAN $<
 	$(Q)clang $(ASAN_CFLAGS) -c $< -o $@
-$(BUILD)/asan/test/%: test/unit/%.c $(ASAN_OBJS) test/unit/harness.h
+$(BUILD)/asan/test/%: test/unit/%.c $(ASAN_OBJS) $(wildcard test/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(MSG) ASAN $@
 	$(Q)clang $(ASAN_CFLAGS) -Itest/unit $< $(ASAN_OBJS) $(ASAN_LIBS) -o $@

@@ -15,53 +15,24 @@ Every wait is bounded; the server is killed at the end whatever happens.
 import json
 import os
 import re
-import shutil
-import signal
-import socket
 import stat
-import subprocess
-import tempfile
-import time
-from lib_agent import Checks, Stack, run, free_port, wait_for, all_text  # noqa: F401
+from lib_agent import Checks, Stack, run, all_text, agent_events
 
 STAVILY = os.environ["STAVILY"]
 T = Checks()
-ok, fail, check = T.ok, T.fail, T.check
+check = T.check
 S = Stack(STAVILY, "stavily-agentreg.")
-TMP, ORCH, OEVENTS, CONF, SOCK = S.tmp, S.orch, S.events, S.conf, S.sock
-EPORT, APORT = S.eport, S.aport
-ctl_json, agent_conf, start_agent = S.ctl_json, S.agent_conf, S.start_agent
-server = None
-
-
-def start():
-    global server
-    up = S.start()
-    server = S.server
-    return up
-
-
-def agent_events(d, name=None):
-    try:
-        with open(os.path.join(d, "events.log")) as f:
-            evs = [json.loads(l) for l in f if l.strip()]
-    except FileNotFoundError:
-        return []
-    return [e for e in evs if name is None or e.get("event") == name]
-
+agent_conf = S.agent_conf
 
 try:
-    r = run(STAVILY, "orchestrator", "init", "-d", ORCH, "--name", "localhost", "--san", "127.0.0.1")
+    r = S.init()
     pin = r.stdout.strip()
     check("orchestrator init prints a pin", r.returncode == 0 and re.fullmatch(r"sha256:[0-9a-f]{64}", pin),
           r.stdout + r.stderr)
-    check("orchestrator up", start())
-    ctl_json("tenant", "add", "acme")
-    token = ctl_json("token", "create", "--tenant", "acme", "--uses", "5")["token"]
-    tokf = os.path.join(TMP, "token")
-    with open(tokf, "w") as f:
-        f.write(token + "\n")
-    os.chmod(tokf, 0o600)
+    check("orchestrator up", S.start())
+    S.ctl_json("tenant", "add", "acme")
+    token = S.ctl_json("token", "create", "--tenant", "acme", "--uses", "5")["token"]
+    tokf = S.token_file(token + "\n")
     outputs = []
 
     # ---- no pin ---------------------------------------------------------------
@@ -94,9 +65,7 @@ try:
     # ---- wrong token -------------------------------------------------------------
     conf, d = agent_conf("badtoken", [pin])
     bad = "stv_" + "1" * 64
-    badf = os.path.join(TMP, "badtoken.txt")
-    with open(badf, "w") as f:
-        f.write(bad)
+    badf = S.token_file(bad, "badtoken.txt")
     r = run(STAVILY, "agent", "register", "-c", conf, "--token-file", badf)
     outputs.append(r.stdout + r.stderr)
     check("wrong token: refused with 401", r.returncode != 0 and "401" in r.stderr, (r.returncode, r.stderr))
@@ -128,16 +97,16 @@ try:
     text = open(ident).read()
     check("identity file holds a private key and a certificate",
           "PRIVATE KEY" in text and "BEGIN CERTIFICATE" in text)
-    leaf = os.path.join(TMP, "leaf.pem")
+    leaf = os.path.join(S.tmp, "leaf.pem")
     with open(leaf, "w") as f:
         f.write(text[text.index("-----BEGIN CERTIFICATE-----"):])
-    r2 = run("openssl", "verify", "-CAfile", os.path.join(ORCH, "ca.pem"), "-purpose", "sslclient", leaf)
+    r2 = run("openssl", "verify", "-CAfile", S.ca, "-purpose", "sslclient", leaf)
     check("openssl verifies the agent certificate against the orchestrator CA", r2.returncode == 0, r2.stdout + r2.stderr)
     k1 = run("openssl", "pkey", "-in", ident, "-pubout").stdout
     k2 = run("openssl", "x509", "-in", leaf, "-noout", "-pubkey").stdout
     check("the certificate is for the key generated on the host", k1 and k1 == k2, (k1, k2))
     check("agent_registered event", agent_events(d, "agent_registered"), agent_events(d))
-    agents = ctl_json("agent", "list")["agents"]
+    agents = S.ctl_json("agent", "list")["agents"]
     check("the orchestrator lists the agent", any(a["agent_id"] == "a1" for a in agents), agents)
 
     # token from the environment
@@ -166,26 +135,19 @@ try:
     check("status of an unregistered agent: exit 1, registered false",
           r.returncode == 1 and json.loads(r.stdout).get("registered") is False, r.stdout + r.stderr)
     # orchestrator down: unreachable, still a status
-    server.send_signal(signal.SIGTERM)
-    server.wait(timeout=15)
-    server = None
+    S.stop()
     r = run(STAVILY, "agent", "status", "-c", conf, "--json")
     check("status with the orchestrator down: reachable false",
           json.loads(r.stdout).get("orchestrator_reachable") is False, r.stdout)
 
     # ---- the token leaked nowhere -------------------------------------------------------
-    logs = all_text([OEVENTS, os.path.join(TMP, "server.stderr")] +
-                    [os.path.join(TMP, n, "events.log") for n in
+    logs = all_text([S.events, os.path.join(S.tmp, "server.stderr")] +
+                    [os.path.join(S.tmp, n, "events.log") for n in
                      ("nopin", "wrongpin", "wronghost", "badtoken", "a1", "a2")])
     secret = token[4:]
     check("neither token appears in any output or log",
           token not in logs and secret not in logs and bad not in logs and
           not any(token in o or bad in o for o in outputs), "leak")
 finally:
-    if server is not None:
-        server.kill()
-        server.wait(timeout=5)
-    shutil.rmtree(TMP, ignore_errors=True)
-
-print("agent_register: %d failure(s)" % T.failures)
-raise SystemExit(1 if T.failures else 0)
+    S.finish(T)
+T.exit("agent_register")

@@ -9,49 +9,23 @@ minute.  Every wait is bounded; every process is killed at the end.
 """
 import json
 import os
-import re
-import shutil
-import signal
-import socket
-import stat
-import subprocess
-import tempfile
 import time
-from lib_agent import Checks, Stack, run, free_port, wait_for, all_text, proc_status, children, stop_proc, agent_events  # noqa: F401
+from lib_agent import Checks, Stack, run, wait_for, agent_events, terminate
 
 STAVILY = os.environ["STAVILY"]
 T = Checks()
-ok, fail, check = T.ok, T.fail, T.check
+check = T.check
 S = Stack(STAVILY, "stavily-agentrenew.")
-TMP, ORCH, OEVENTS, CONF, SOCK = S.tmp, S.orch, S.events, S.conf, S.sock
-EPORT, APORT = S.eport, S.aport
-ctl_json, agent_conf, start_agent = S.ctl_json, S.agent_conf, S.start_agent
-server = None
 
-
-def start():
-    global server
-    up = S.start("--set", "authentication_methods.agents.certificate_rotation=1m")
-    server = S.server
-    return up
-
-
-agents = []
 try:
-    r = run(STAVILY, "orchestrator", "init", "-d", ORCH, "--name", "localhost", "--san", "127.0.0.1")
-    pin = r.stdout.strip()
-    check("orchestrator init", r.returncode == 0, r.stderr)
-    check("orchestrator up (1-minute agent certificates)", start())
-    ctl_json("tenant", "add", "acme")
-    token = ctl_json("token", "create", "--tenant", "acme", "--uses", "1")["token"]
-    os.chmod(TMP, 0o755)
-    conf, d = agent_conf("n1", [pin])
-    a = start_agent(conf, d, env={"STAVILY_INSTALLATION_TOKEN": token})
-    agents.append(a)
+    token = S.boot(T, 1, "--set", "authentication_methods.agents.certificate_rotation=1m",
+                   up="orchestrator up (1-minute agent certificates)")
+    conf, d = S.agent_conf("n1")
+    a = S.start_agent(conf, d, env={"STAVILY_INSTALLATION_TOKEN": token})
     check("agent registered and started", wait_for(lambda: agent_events(d, "agent_started"), 15),
           agent_events(d))
     t0 = time.monotonic()
-    ag = [x for x in ctl_json("agent", "list")["agents"] if x["agent_id"] == "n1"][0]
+    ag = [x for x in S.ctl_json("agent", "list")["agents"] if x["agent_id"] == "n1"][0]
     serial0 = ag["serial"]
     life = ag["not_after"] - time.time()
     check("the first certificate lives about a minute", 30 < life <= 61, life)
@@ -66,12 +40,12 @@ try:
     check("renewed by itself at about 2/3 of the lifetime (35..50 s)", ok_renew and 30 <= dt <= 52,
           (ok_renew, dt, agent_events(d)[-3:]))
     ev = agent_events(d, "certificate_renewed")
-    ag = [x for x in ctl_json("agent", "list")["agents"] if x["agent_id"] == "n1"][0]
+    ag = [x for x in S.ctl_json("agent", "list")["agents"] if x["agent_id"] == "n1"][0]
     check("the orchestrator has the new serial, the event names both",
           ev and ev[0]["details"].get("previous_serial") == serial0
           and ev[0]["details"].get("serial") == ag["serial"] != serial0, (ev, ag))
     text = open(os.path.join(d, "state", "identity.pem")).read()
-    leaf = os.path.join(TMP, "leaf.pem")
+    leaf = os.path.join(S.tmp, "leaf.pem")
     with open(leaf, "w") as f:
         f.write(text[text.index("-----BEGIN CERTIFICATE-----"):])
     r = run("openssl", "x509", "-in", leaf, "-noout", "-serial")
@@ -88,20 +62,8 @@ try:
     check("status after renewal: reachable with the new certificate",
           json.loads(r.stdout).get("orchestrator_reachable") is True
           and json.loads(r.stdout).get("serial") == ag["serial"], r.stdout)
-    a.send_signal(signal.SIGTERM)
-    try:
-        rc = a.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        rc = "timeout"
+    rc, _ = terminate(a, 20)
     check("SIGTERM exit 0", rc == 0, rc)
 finally:
-    for a in agents:
-        stop_proc(a)
-    if server is not None:
-        server.kill()
-        server.wait(timeout=5)
-    if not os.environ.get("KEEP_TMP"):
-        shutil.rmtree(TMP, ignore_errors=True)
-
-print("agent_renew: %d failure(s)" % T.failures)
-raise SystemExit(1 if T.failures else 0)
+    S.finish(T)
+T.exit("agent_renew")

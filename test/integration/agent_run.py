@@ -9,47 +9,23 @@ process is killed at the end whatever happens.
 """
 import json
 import os
-import re
-import shutil
 import signal
-import socket
-import stat
 import subprocess
-import tempfile
 import time
-from lib_agent import Checks, Stack, run, free_port, wait_for, all_text, proc_status, children, stop_proc, agent_events  # noqa: F401
+from lib_agent import Checks, Stack, run, wait_for, proc_status, children, agent_events, terminate
 
 STAVILY = os.environ["STAVILY"]
+PLUGINS = os.environ["PLUGINS"]
 T = Checks()
-ok, fail, check = T.ok, T.fail, T.check
+check = T.check
 S = Stack(STAVILY, "stavily-agentrun.")
-TMP, ORCH, OEVENTS, CONF, SOCK = S.tmp, S.orch, S.events, S.conf, S.sock
-EPORT, APORT = S.eport, S.aport
-ctl_json, agent_conf, start_agent = S.ctl_json, S.agent_conf, S.start_agent
-server = None
 
-
-def start():
-    global server
-    up = S.start()
-    server = S.server
-    return up
-
-
-agents = []
 try:
-    r = run(STAVILY, "orchestrator", "init", "-d", ORCH, "--name", "localhost", "--san", "127.0.0.1")
-    pin = r.stdout.strip()
-    check("orchestrator init", r.returncode == 0, r.stderr)
-    check("orchestrator up", start())
-    ctl_json("tenant", "add", "acme")
-    token = ctl_json("token", "create", "--tenant", "acme", "--uses", "5")["token"]
-    os.chmod(TMP, 0o755)   # the worker (uid 65534) must reach its state directory
+    token = S.boot(T, 5)
 
     # ---- run registers first when a token is available -------------------------------
-    conf, d = agent_conf("r1", [pin])
-    a = start_agent(conf, d, env={"STAVILY_INSTALLATION_TOKEN": token})
-    agents.append(a)
+    conf, d = S.agent_conf("r1")
+    a = S.start_agent(conf, d, env={"STAVILY_INSTALLATION_TOKEN": token})
     check("run without a certificate registers first (token from the environment)",
           wait_for(lambda: agent_events(d, "agent_started"), 15), agent_events(d))
     check("identity stored by run", os.path.exists(os.path.join(d, "state", "identity.pem")))
@@ -81,22 +57,17 @@ try:
           json.loads(r.stdout).get("orchestrator_reachable") is True, r.stdout + r.stderr)
 
     # ---- SIGTERM stops cleanly ---------------------------------------------------------------
-    a.send_signal(signal.SIGTERM)
-    try:
-        rc = a.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        rc = "timeout"
+    rc, _ = terminate(a)
     check("SIGTERM: exit 0 and agent_stopped", rc == 0 and agent_events(d, "agent_stopped"), (rc, agent_events(d)[-3:]))
     check("SIGTERM: the worker is gone too", kids and not os.path.exists("/proc/%d" % kids[0])
           or (kids and proc_status(kids[0]).get("State", "").startswith("Z")), kids)
 
     # ---- revoke: the agent learns it by heartbeat, wipes its key and exits -----------------------
-    a = start_agent(conf, d)
-    agents.append(a)
+    a = S.start_agent(conf, d)
     check("agent runs again with its stored identity",
           wait_for(lambda: len(agent_events(d, "agent_started")) >= 2, 10), agent_events(d)[-3:])
     time.sleep(1.5)
-    ctl_json("agent", "revoke", "--tenant", "acme", "r1")
+    S.ctl_json("agent", "revoke", "--tenant", "acme", "r1")
     try:
         rc = a.wait(timeout=20)
     except subprocess.TimeoutExpired:
@@ -111,51 +82,29 @@ try:
           r.stderr)
 
     # ---- jobs, events, quarantine, rotation (a second agent) ------------------------------
-    token2 = ctl_json("token", "create", "--tenant", "acme", "--uses", "1")["token"]
-    tokf = os.path.join(TMP, "token2")
-    with open(tokf, "w") as f:
-        f.write(token2)
-    plugdir = os.path.join(TMP, "plugins")
-    os.makedirs(plugdir, mode=0o755, exist_ok=True)
-    exe = os.path.join(plugdir, "echo")
-    shutil.copy(os.path.join(os.environ["PLUGINS"], "agent_echo"), exe)
-    os.chmod(exe, 0o755)
-    import hashlib
-    digest = hashlib.sha256(open(exe, "rb").read()).hexdigest()
-    with open(os.path.join(plugdir, "echo.json"), "w") as f:
-        json.dump({"name": "echo", "version": "1.0", "type": "action", "executable": "echo",
-                   "sha256": digest}, f)
-    exe = os.path.join(plugdir, "sleep")
-    shutil.copy(os.path.join(os.environ["PLUGINS"], "agent_sleep"), exe)
-    os.chmod(exe, 0o755)
-    with open(os.path.join(plugdir, "sleep.json"), "w") as f:
-        json.dump({"name": "sleep", "version": "1.0", "type": "action", "executable": "sleep",
-                   "sha256": hashlib.sha256(open(exe, "rb").read()).hexdigest()}, f)
-    conf, d = agent_conf("j1", [pin], extra="  plugins_dir: %s\n" % plugdir)
-    conf_text = open(conf).read().replace("  plugins_dir: %s\n" % TMP, "", 1)
-    conf_text += "sandbox:\n  allowed_syscalls: []\n  blocked_syscalls: [ptrace]\n"
-    with open(conf, "w") as f:
-        f.write(conf_text)
+    tokf = S.token_file(S.ctl_json("token", "create", "--tenant", "acme", "--uses", "1")["token"], "token2")
+    plugdir = os.path.join(S.tmp, "plugins")
+    S.install_plugin(plugdir, "echo", os.path.join(PLUGINS, "agent_echo"))
+    S.install_plugin(plugdir, "sleep", os.path.join(PLUGINS, "agent_sleep"))
+    conf, d = S.agent_conf("j1", plugins_dir=plugdir)
+    with open(conf, "a") as f:
+        f.write("sandbox:\n  allowed_syscalls: []\n  blocked_syscalls: [ptrace]\n")
     r = run(STAVILY, "agent", "register", "-c", conf, "--token-file", tokf)
     check("second agent registered", r.returncode == 0, r.stderr)
-    a = start_agent(conf, d)
-    agents.append(a)
+    a = S.start_agent(conf, d)
     check("second agent started", wait_for(lambda: agent_events(d, "agent_started"), 10), agent_events(d))
 
     def submit(args, plugin="echo"):
-        r = run(STAVILY, "ctl", "-S", SOCK, "--json", "job", "submit", "--agent", "acme/j1",
+        r = run(STAVILY, "ctl", "-S", S.sock, "--json", "job", "submit", "--agent", "acme/j1",
                 "--plugin", plugin, "--args", json.dumps(args))
         return json.loads(r.stdout)["id"] if r.returncode == 0 else None
 
     def job(jid):
         try:
-            return ctl_json("job", "get", jid)
+            return S.ctl_json("job", "get", jid)
         except RuntimeError:
             return {}
-
-    def result_of(jid, timeout=20):
-        wait_for(lambda: job(jid).get("state") == "done", timeout)
-        return job(jid)
+    result_of = S.job_result
 
     jid = submit({"hello": "world"})
     j = result_of(jid) if jid else {}
@@ -166,11 +115,7 @@ try:
     check("job result carries the sandbox layers", isinstance(res.get("layers"), dict), res)
 
     def stored(name):
-        try:
-            evs = ctl_json("events", "query", "--agent", "j1", "--event", name)
-        except RuntimeError:
-            return []
-        return evs.get("events", []) if isinstance(evs, dict) else []
+        return S.events_query(name, "--agent", "j1")
     # SIGHUP: the log is reopened (rotation); the worker's next events go to the new file
     os.chown(d, 65534, 65534)
     os.rename(os.path.join(d, "events.log"), os.path.join(d, "events.log.1"))
@@ -179,7 +124,7 @@ try:
     check("SIGHUP does not stop the agent", a.poll() is None, a.poll())
 
     # quarantine: jobs refused, reporting continues; release: jobs run again
-    ctl_json("agent", "quarantine", "--tenant", "acme", "j1")
+    S.ctl_json("agent", "quarantine", "--tenant", "acme", "j1")
     check("quarantine: the agent records it (in the reopened log)",
           wait_for(lambda: '"agent_quarantined"' in open(os.path.join(d, "events.log")).read()
                    if os.path.exists(os.path.join(d, "events.log")) else False, 10), agent_events(d)[-3:])
@@ -191,7 +136,7 @@ try:
     check("quarantine: a job is refused, not run", (j.get("result") or {}).get("status") == "refused", j)
     r = run(STAVILY, "agent", "status", "-c", conf, "--json")
     check("status shows the quarantine", json.loads(r.stdout).get("quarantined") is True, r.stdout)
-    ctl_json("agent", "release", "--tenant", "acme", "j1")
+    S.ctl_json("agent", "release", "--tenant", "acme", "j1")
     check("release: the agent records it",
           wait_for(lambda: agent_events(d, "agent_released"), 10), agent_events(d)[-3:])
     jid = submit({"n": 3})
@@ -226,12 +171,12 @@ try:
     check("after the release a job runs again", (j.get("result") or {}).get("status") == "succeeded", j)
 
     # rotation now: new serial on disk, old one kept until the new one worked
-    serial0 = ctl_json("agent", "list")["agents"]
+    serial0 = S.ctl_json("agent", "list")["agents"]
     serial0 = [x["serial"] for x in serial0 if x["agent_id"] == "j1"][0]
-    ctl_json("agent", "rotate", "--tenant", "acme", "j1")
+    S.ctl_json("agent", "rotate", "--tenant", "acme", "j1")
     check("rotate: certificate_renewed", wait_for(lambda: agent_events(d, "certificate_renewed"), 15),
           agent_events(d)[-3:])
-    ag = [x for x in ctl_json("agent", "list")["agents"] if x["agent_id"] == "j1"][0]
+    ag = [x for x in S.ctl_json("agent", "list")["agents"] if x["agent_id"] == "j1"][0]
     r = run(STAVILY, "agent", "status", "-c", conf, "--json")
     js = json.loads(r.stdout)
     check("rotate: the orchestrator and the stored identity agree on a new serial",
@@ -242,33 +187,19 @@ try:
           (j.get("result") or {}).get("status") == "succeeded", j)
     check("no heartbeat failures during all this", not agent_events(d, "heartbeat_failed"),
           agent_events(d, "heartbeat_failed"))
-    a.send_signal(signal.SIGTERM)
-    try:
-        rc = a.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        rc = "timeout"
+    rc, _ = terminate(a, 20)
     check("second agent: SIGTERM exit 0", rc == 0, rc)
 
     # ---- started unprivileged (as nobody): the same split, with what the kernel allows ----------
-    token3 = ctl_json("token", "create", "--tenant", "acme", "--uses", "1")["token"]
-    conf, d = agent_conf("u1", [pin])
+    token3 = S.ctl_json("token", "create", "--tenant", "acme", "--uses", "1")["token"]
+    tokf3 = os.path.join(S.tmp, "u1", "token")
+    conf, d = S.agent_conf("u1", extra="  token_file: %s\n" % tokf3)
     os.chown(d, 65534, 65534)
-    tokf3 = os.path.join(d, "token")
     with open(tokf3, "w") as f:
         f.write(token3)
     os.chown(tokf3, 65534, 65534)
     os.chmod(tokf3, 0o600)
-    with open(conf, "a") as f:
-        pass
-    text = open(conf).read().replace("  heartbeat_interval: 1s\n", "  heartbeat_interval: 1s\n  token_file: %s\n" % tokf3)
-    with open(conf, "w") as f:
-        f.write(text)
-    errf = open(os.path.join(d, "run.stderr"), "a")
-    env = dict(os.environ)
-    env.pop("STAVILY_INSTALLATION_TOKEN", None)
-    a = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", STAVILY,
-                          "agent", "run", "-c", conf], stdout=errf, stderr=errf, env=env)
-    agents.append(a)
+    a = S.start_agent(conf, d, wrap=["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
     check("as nobody: registers and starts", wait_for(lambda: agent_events(d, "agent_started"), 15),
           open(os.path.join(d, "run.stderr")).read()[-500:])
     wait_for(lambda: len(children(a.pid)) >= 1, 5)
@@ -286,20 +217,8 @@ try:
           and os.path.exists(os.path.join(d, "state", "runtime.json"))
           and json.load(open(os.path.join(d, "state", "runtime.json"))).get("orchestrator_reachable") is True,
           agent_events(d)[-3:])
-    a.send_signal(signal.SIGTERM)
-    try:
-        rc = a.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        rc = "timeout"
+    rc, _ = terminate(a, 20)
     check("as nobody: SIGTERM exit 0", rc == 0, rc)
 finally:
-    for a in agents:
-        stop_proc(a)
-    if server is not None:
-        server.kill()
-        server.wait(timeout=5)
-    if not os.environ.get("KEEP_TMP"):
-        shutil.rmtree(TMP, ignore_errors=True)
-
-print("agent_run: %d failure(s)" % T.failures)
-raise SystemExit(1 if T.failures else 0)
+    S.finish(T)
+T.exit("agent_run")

@@ -10,10 +10,8 @@ Every wait is bounded; everything is killed at the end.
 """
 import json
 import os
-import signal
-import sys
 import time
-from lib_agent import Checks, Stack, run, wait_for, agent_events
+from lib_agent import Checks, Stack, run, wait_for, agent_events, terminate
 
 STAVILY = os.environ["STAVILY"]
 PLUGINS = os.environ["PLUGINS"]
@@ -22,34 +20,16 @@ S = Stack(STAVILY, "stavily-sigterm.")
 BOUND = 2.0   # seconds: "about a second", with room for a loaded test machine
 
 
-def stop_timed(p):
-    t0 = time.monotonic()
-    p.send_signal(signal.SIGTERM)
-    try:
-        rc = p.wait(timeout=15)
-    except Exception:
-        rc = None
-    return rc, time.monotonic() - t0
-
-
 try:
-    r = S.init()
-    T.check("orchestrator init", r.returncode == 0, r.stderr)
-    T.check("orchestrator up", S.start())
-    S.ctl_json("tenant", "add", "acme")
-    token = S.ctl_json("token", "create", "--tenant", "acme", "--uses", "1")["token"]
+    token = S.boot(T, 1)
     plugdir = os.path.join(S.tmp, "plugins")
     S.install_plugin(plugdir, "sleep", os.path.join(PLUGINS, "agent_sleep"))
-    conf, d = S.agent_conf("t1", plugins_dir=plugdir)
     # a long heartbeat interval: the worker parks in GET /v1/agent/jobs?wait=10
-    with open(conf) as f:
-        text = f.read().replace("heartbeat_interval: 1s", "heartbeat_interval: 30s")
-    with open(conf, "w") as f:
-        f.write(text)
+    conf, d = S.agent_conf("t1", plugins_dir=plugdir, heartbeat="30s")
     a = S.start_agent(conf, d, env={"STAVILY_INSTALLATION_TOKEN": token})
     T.check("agent started", wait_for(lambda: agent_events(d, "agent_started"), 15), agent_events(d))
     time.sleep(1.5)    # first heartbeat done, now parked in the long poll
-    rc, took = stop_timed(a)
+    rc, took = terminate(a)
     print("# idle agent stopped in %.2f s (exit %s)" % (took, rc), flush=True)
     T.check("SIGTERM during a long poll: exit 0", rc == 0, rc)
     T.check("SIGTERM during a long poll: stopped within %.0f s" % BOUND, took < BOUND, took)
@@ -60,18 +40,12 @@ try:
     r = run(STAVILY, "ctl", "-S", S.sock, "--json", "job", "submit", "--agent", "acme/t1",
             "--plugin", "sleep", "--args", "{}")
     jid = json.loads(r.stdout).get("id") if r.returncode == 0 else None
-
-    def running():
-        try:
-            return S.ctl_json("job", "get", jid).get("state") in ("running", "dispatched", "sent")
-        except RuntimeError:
-            return False
     # the plugin started: the spawner's pid has a grandchild (the sandboxed sleep)
     T.check("the sleep job was handed to the agent",
             jid is not None and wait_for(lambda: S.ctl_json("job", "get", jid).get("state") != "queued", 15),
             S.ctl_json("job", "get", jid) if jid else r.stderr)
     time.sleep(1.0)
-    rc, took = stop_timed(a)
+    rc, took = terminate(a)
     print("# agent with a running job stopped in %.2f s (exit %s)" % (took, rc), flush=True)
     T.check("SIGTERM with a running job: exit 0", rc == 0, rc)
     T.check("SIGTERM with a running job: stopped within %.0f s" % BOUND, took < BOUND, took)
@@ -83,4 +57,4 @@ try:
             not agent_events(d, "job_results_missing_at_stop"), agent_events(d, "job_results_missing_at_stop"))
 finally:
     S.close()
-sys.exit(1 if T.failures else 0)
+T.exit()

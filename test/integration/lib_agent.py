@@ -2,6 +2,7 @@
 (files named lib* are libraries; test/run.sh does not run them)."""
 import json
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -68,6 +69,36 @@ def stop_proc(p):
         p.wait(timeout=5)
 
 
+def kill9(p):
+    """kill -9 of p, and of its whole process group (spawner, worker) when p
+    leads one (started with start_new_session); then reaps it.  None and an
+    already reaped process (whose pid may be reused) are left alone."""
+    if p is None or p.returncode is not None:
+        return
+    try:
+        if os.getpgid(p.pid) == p.pid:
+            os.killpg(p.pid, signal.SIGKILL)
+        else:
+            p.kill()
+    except OSError:
+        pass
+    try:
+        p.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def terminate(p, timeout=15):
+    """SIGTERM to p and wait for it: (exit status, or "timeout", seconds it took)."""
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGTERM)
+    try:
+        rc = p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        rc = "timeout"
+    return rc, time.monotonic() - t0
+
+
 def agent_events(d, name=None):
     evs = []
     for fn in ("events.log.1", "events.log"):   # .1: before a SIGHUP rotation
@@ -100,20 +131,26 @@ class Checks:
         else:
             self.fail(name, why)
 
+    def exit(self, name=None):
+        """Ends the test: "NAME: N failure(s)" (when named), exit status 1 on failures."""
+        if name:
+            print("%s: %d failure(s)" % (name, self.failures), flush=True)
+        raise SystemExit(1 if self.failures else 0)
+
 
 class Stack:
     """A real orchestrator on loopback in a temporary directory, and agents
     registered with it.  Every process it starts is killed by close()."""
 
-    def __init__(self, stavily, prefix):
+    def __init__(self, stavily, prefix, orch_dir="orch", events_file="orch-events.log"):
         import tempfile
         self.stavily = stavily
         self.tmp = tempfile.mkdtemp(prefix=prefix)
         os.chmod(self.tmp, 0o755)   # a worker (uid 65534) must reach its state directory
-        self.orch = os.path.join(self.tmp, "orch")
+        self.orch = os.path.join(self.tmp, orch_dir)
         self.conf = os.path.join(self.orch, "orchestrator.yaml")
         self.sock = os.path.join(self.orch, "admin.sock")
-        self.events = os.path.join(self.tmp, "orch-events.log")
+        self.events = os.path.join(self.tmp, events_file)
         self.eport, self.aport = free_port(), free_port()
         self.procs = []
         self.server = None
@@ -127,7 +164,7 @@ class Stack:
         self.pin = r.stdout.strip() if r.returncode == 0 else None
         return r
 
-    def start(self, *extra):
+    def start(self, *extra, timeout=10.0):
         errf = open(os.path.join(self.tmp, "server.stderr"), "a")
         self.server = subprocess.Popen(
             [self.stavily, "orchestrator", "run", "-c", self.conf,
@@ -143,7 +180,7 @@ class Stack:
                 return os.path.exists(self.sock)
             except OSError:
                 return False
-        return wait_for(up)
+        return wait_for(up, timeout)
 
     def ctl_json(self, *args):
         r = run(self.stavily, "ctl", "-S", self.sock, "--json", *args)
@@ -172,13 +209,17 @@ class Stack:
                         os.path.join(d, "events.log")))
         return path, d
 
-    def start_agent(self, conf, d, env=None):
+    def start_agent(self, conf, d, env=None, new_session=False, wrap=()):
+        """`agent run`; new_session: in its own process group, so that kill9
+        takes the spawner and the worker at once; wrap: a command prefix
+        (e.g. setpriv ...)."""
         e = dict(os.environ)
         e.pop("STAVILY_INSTALLATION_TOKEN", None)
         if env:
             e.update(env)
         errf = open(os.path.join(d, "run.stderr"), "a")
-        p = subprocess.Popen([self.stavily, "agent", "run", "-c", conf], stdout=errf, stderr=errf, env=e)
+        p = subprocess.Popen(list(wrap) + [self.stavily, "agent", "run", "-c", conf], stdout=errf, stderr=errf,
+                             env=e, start_new_session=new_session)
         self.procs.append(p)
         return p
 
@@ -218,3 +259,144 @@ class Stack:
         import shutil
         self.kill_all()
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # ---- the opening and the end most tests share -------------------------------------
+
+    def boot(self, checks, uses, *extra, up="orchestrator up"):
+        """init, start (extra: more orchestrator arguments), tenant acme and a
+        token for `uses` enrollments; checks "orchestrator init" and `up`.
+        Returns the token."""
+        r = self.init()
+        checks.check("orchestrator init", r.returncode == 0, r.stderr)
+        checks.check(up, self.start(*extra))
+        self.ctl_json("tenant", "add", "acme")
+        return self.ctl_json("token", "create", "--tenant", "acme", "--uses", str(uses))["token"]
+
+    def events_query(self, name, *args):
+        """The stored events `name` (`ctl events query --event NAME ARGS`);
+        [] while the orchestrator does not answer."""
+        try:
+            return self.ctl_json("events", "query", "--event", name, *args).get("events", [])
+        except RuntimeError:
+            return []
+
+    def token_file(self, text, name="token"):
+        """Writes `text` (a token) to TMP/name, mode 0600; returns the path."""
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o600)
+        return path
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        """Signals the orchestrator and waits: its exit status, or "timeout"
+        (then it is killed)."""
+        server = self.server
+        server.send_signal(sig)
+        try:
+            rc = server.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=5)
+            rc = "timeout"
+        self.server = None
+        return rc
+
+    def finish(self, checks):
+        """kill -9 of every process started (their groups too), then removes
+        TMP; kept (and said) when a check failed or KEEP_TMP is set."""
+        import shutil
+        for p in self.procs:
+            kill9(p)
+        if checks.failures or os.environ.get("KEEP_TMP"):
+            print("  kept " + self.tmp, flush=True)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # ---- an independent client of the orchestrator (Python ssl, openssl keys) ----------
+
+    @property
+    def ca(self):
+        return os.path.join(self.orch, "ca.pem")
+
+    def key(self, name):
+        """A new EC P-256 key in TMP/name.key; returns its path."""
+        k = os.path.join(self.tmp, name + ".key")
+        r = run("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", k)
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr)
+        return k
+
+    def csr(self, key, cn):
+        """A CSR (PEM text) for the key at path `key`, subject CN=cn."""
+        out = os.path.join(self.tmp, os.path.basename(key) + "." + cn + ".csr")
+        r = run("openssl", "req", "-new", "-key", key, "-subj", "/CN=" + cn, "-out", out)
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr)
+        return open(out).read()
+
+    def make_csr(self, name):
+        """A new key and its CSR in TMP/name.{key,csr}: (CSR text, key path)."""
+        key = os.path.join(self.tmp, name + ".key")
+        csr = os.path.join(self.tmp, name + ".csr")
+        r = run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                "-nodes", "-keyout", key, "-subj", "/CN=" + name, "-out", csr)
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr)
+        return open(csr).read(), key
+
+    def enroll(self, tenant, token, agent_id, key=None, source=None, timeout=10):
+        """POST /v1/enroll with a CSR for `key` (a new key when None):
+        (status, json, certificate path, key path).  The certificate is
+        written to TMP/AGENT-TENANT.pem; a response without one raises."""
+        import base64
+        import http.client
+        import ssl
+        if key is None:
+            csr, key = self.make_csr(agent_id + "-" + tenant)
+        else:
+            csr = self.csr(key, agent_id)
+        ctx = ssl.create_default_context(cafile=self.ca)
+        c = http.client.HTTPSConnection("localhost", self.eport, context=ctx, timeout=timeout,
+                                        source_address=(source, 0) if source else None)
+        auth = base64.b64encode(("%s:%s" % (tenant, token)).encode()).decode()
+        try:
+            c.request("POST", "/v1/enroll", body=json.dumps({"csr": csr, "agent_id": agent_id}),
+                      headers={"Authorization": "Basic " + auth})
+            r = c.getresponse()
+            j = json.loads(r.read())
+        finally:
+            c.close()
+        cert = os.path.join(self.tmp, "%s-%s.pem" % (agent_id, tenant))
+        with open(cert, "w") as f:
+            f.write(j["certificate"])
+        return r.status, j, cert, key
+
+    def agent_call(self, path, cert, key, body=None, port=None, method="POST", timeout=10, source=None):
+        """One request on a new (m)TLS connection to the agent listener (no
+        client certificate when cert is None): (status, json), or
+        ("refused", why) when the handshake or the connection fails."""
+        import http.client
+        import ssl
+        ctx = ssl.create_default_context(cafile=self.ca)
+        if cert:
+            ctx.load_cert_chain(cert, key)
+        c = http.client.HTTPSConnection("localhost", port or self.aport, context=ctx, timeout=timeout,
+                                        source_address=(source, 0) if source else None)
+        try:
+            c.request(method, path, body=json.dumps(body) if body is not None else None)
+            r = c.getresponse()
+            data = r.read()
+            return r.status, (json.loads(data) if data else {})
+        except (ssl.SSLError, ConnectionError, OSError) as e:
+            return "refused", repr(e)
+        finally:
+            c.close()
+
+    def orch_events(self, name, path=None):
+        """The orchestrator's events `name` from its log (or from `path`)."""
+        try:
+            with open(path or self.events) as f:
+                return [json.loads(line) for line in f if ('"event":"%s"' % name) in line]
+        except FileNotFoundError:
+            return []

@@ -6,134 +6,54 @@ them.
     install(globals(), STAVILY, "stavily-orchjobs.")
 
 gives the test module the names its body uses: TMP, STATE, EVENTS, CONF,
-SOCK, CA, EPORT, APORT; T (lib_agent.Checks, failures in T.failures) and its
-ok/fail/check; run; start(*extra) / stop() (which keep the module's
-`server` current, so a test can kill -9 it); ctl_json; make_csr(name);
-enroll(tenant, token, agent_id); agent_call(path, cert, key, body, port);
-events(name).  The server is killed at exit whatever happens.
+SOCK, CA, EPORT, APORT; S (the lib_agent.Stack underneath); T
+(lib_agent.Checks, failures in T.failures) and its ok/fail/check; run;
+init(*args) (`orchestrator init -d STATE --name localhost ARGS`);
+start(*extra) / stop(sig, timeout) (which keep the module's `server`
+current, so a test can kill -9 it); ctl_json; make_csr(name);
+enroll(tenant, token, agent_id, source=, timeout=); agent_call(path, cert,
+key, body, port, method=, timeout=, source=); events(name); finish() for the
+`finally:` of the test.  Every start passes trust_domain (None: none) and
+`extra` (arguments for every start); start waits up to start_timeout s.  The
+server is killed at exit whatever happens.
 """
-import atexit
-import base64
-import http.client
-import json
-import os
 import signal
-import socket
-import ssl
-import subprocess
-import tempfile
 
-from lib_agent import Checks, free_port, wait_for, stop_proc
+from lib_agent import Checks, Stack, run
 
 
-def run(*args):
-    return subprocess.run(list(args), capture_output=True, text=True, timeout=60)
-
-
-def install(g, stavily, prefix, trust_domain="corp.example"):
-    tmp = tempfile.mkdtemp(prefix=prefix)
-    state = os.path.join(tmp, "state")
-    events_log = os.path.join(tmp, "events.log")
-    eport, aport = free_port(), free_port()
-    conf = os.path.join(state, "orchestrator.yaml")
-    sock = os.path.join(state, "admin.sock")
-    ca = os.path.join(state, "ca.pem")
+def install(g, stavily, prefix, trust_domain="corp.example", extra=(), start_timeout=10.0):
+    S = Stack(stavily, prefix, orch_dir="state", events_file="events.log")
     checks = Checks()
-    started = []
+    always = (["--set", "orchestrator.trust_domain=" + trust_domain] if trust_domain else []) + list(extra)
 
-    def start(*extra):
-        errf = open(os.path.join(tmp, "server.stderr"), "a")
-        g["server"] = subprocess.Popen(
-            [stavily, "orchestrator", "run", "-c", conf,
-             "--set", "orchestrator.listen_enroll=127.0.0.1:%d" % eport,
-             "--set", "orchestrator.listen_agent=127.0.0.1:%d" % aport,
-             "--set", "orchestrator.trust_domain=" + trust_domain,
-             "--set", "logging.file=" + events_log] + list(extra), stdout=errf, stderr=errf)
-        started.append(g["server"])
+    def init(*args):
+        return run(stavily, "orchestrator", "init", "-d", S.orch, "--name", "localhost", *args)
 
-        def up():
-            try:
-                socket.create_connection(("127.0.0.1", aport), timeout=0.5).close()
-                socket.create_connection(("127.0.0.1", eport), timeout=0.5).close()
-                return os.path.exists(sock)
-            except OSError:
-                return False
-        return wait_for(up)
+    def start(*more):
+        up = S.start(*always, *more, timeout=start_timeout)
+        g["server"] = S.server
+        return up
 
-    def stop():
-        server = g["server"]
-        server.send_signal(signal.SIGTERM)
-        try:
-            rc = server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=5)
-            rc = "timeout"
+    def stop(sig=signal.SIGTERM, timeout=15):
+        rc = S.stop(sig, timeout)
         g["server"] = None
         return rc
 
-    def ctl_json(*args):
-        r = run(stavily, "ctl", "-S", sock, "--json", *args)
-        if r.returncode != 0:
-            raise RuntimeError("ctl %s: %s" % (args, r.stderr))
-        return json.loads(r.stdout)
-
-    def make_csr(name):
-        key = os.path.join(tmp, name + ".key")
-        csr = os.path.join(tmp, name + ".csr")
-        r = run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                "-nodes", "-keyout", key, "-subj", "/CN=" + name, "-out", csr)
-        if r.returncode != 0:
-            raise RuntimeError(r.stderr)
-        return open(csr).read(), key
-
-    def enroll(tenant, token, agent_id):
-        csr, key = make_csr(agent_id + "-" + tenant)
-        ctx = ssl.create_default_context(cafile=ca)
-        c = http.client.HTTPSConnection("localhost", eport, context=ctx, timeout=10)
-        auth = base64.b64encode(("%s:%s" % (tenant, token)).encode()).decode()
-        c.request("POST", "/v1/enroll", body=json.dumps({"csr": csr, "agent_id": agent_id}),
-                  headers={"Authorization": "Basic " + auth})
-        r = c.getresponse()
-        j = json.loads(r.read())
-        c.close()
-        cert = os.path.join(tmp, "%s-%s.pem" % (agent_id, tenant))
-        with open(cert, "w") as f:
-            f.write(j["certificate"])
-        return r.status, j, cert, key
-
-    def agent_call(path, cert, key, body=None, port=None):
-        """(status, json) or ("refused", reason) when the handshake/connection fails."""
-        ctx = ssl.create_default_context(cafile=ca)
-        if cert:
-            ctx.load_cert_chain(cert, key)
-        c = http.client.HTTPSConnection("localhost", port or aport, context=ctx, timeout=10)
-        try:
-            c.request("POST", path, body=json.dumps(body) if body is not None else "")
-            r = c.getresponse()
-            data = r.read()
-            return r.status, (json.loads(data) if data else {})
-        except (ssl.SSLError, ConnectionError, OSError) as e:
-            return "refused", repr(e)
-        finally:
-            c.close()
-
-    def events(name):
-        try:
-            with open(events_log) as f:
-                return [json.loads(line) for line in f if ('"event":"%s"' % name) in line]
-        except FileNotFoundError:
-            return []
-
-    def kill_all():
-        for p in started:
+    def finish():
+        """Kills the server (and anything else started); when a check failed
+        shows the end of its stderr and keeps TMP (as KEEP_TMP does), else
+        removes TMP."""
+        import os
+        if checks.failures:
             try:
-                stop_proc(p)
-            except Exception:   # noqa: BLE001 - best effort at exit
+                print("  server stderr: " + open(os.path.join(S.tmp, "server.stderr")).read()[-1500:])
+            except OSError:
                 pass
-    atexit.register(kill_all)
+        S.finish(checks)
+        g["server"] = None
 
-    g.update(TMP=tmp, STATE=state, EVENTS=events_log, EPORT=eport, APORT=aport, CONF=conf,
-             SOCK=sock, CA=ca, T=checks, ok=checks.ok, fail=checks.fail, check=checks.check,
-             run=run, start=start, stop=stop, ctl_json=ctl_json, make_csr=make_csr,
-             enroll=enroll, agent_call=agent_call, events=events, server=None)
+    g.update(S=S, TMP=S.tmp, STATE=S.orch, EVENTS=S.events, EPORT=S.eport, APORT=S.aport, CONF=S.conf,
+             SOCK=S.sock, CA=S.ca, T=checks, ok=checks.ok, fail=checks.fail, check=checks.check,
+             run=run, init=init, start=start, stop=stop, ctl_json=S.ctl_json, make_csr=S.make_csr,
+             enroll=S.enroll, agent_call=S.agent_call, events=S.orch_events, finish=finish, server=None)

@@ -16,88 +16,24 @@ import http.client
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import ssl
 import subprocess
-import sys
-import tempfile
 import time
-from lib_agent import free_port, wait_for  # noqa: F401
+from lib_orch import install
+from lib_agent import free_port, wait_for
 
 STAVILY = os.environ["STAVILY"]
-TMP = tempfile.mkdtemp(prefix="stavily-orch.")
-os.chmod(TMP, 0o755)
-STATE = os.path.join(TMP, "state")
-EVENTS = os.path.join(TMP, "events.log")
-failures = 0
-server = None
+install(globals(), STAVILY, "stavily-orch.", trust_domain=None,
+        extra=["--set", "security.agent_auth.max_failed_attempts=5",
+               "--set", "authentication_methods.agents.certificate_rotation=30d"])
 secrets = []
 
 
-def ok(name):
-    print("ok - " + name, flush=True)
-
-
-def fail(name, why=""):
-    global failures
-    failures += 1
-    print("FAIL - " + name, flush=True)
-    if why:
-        print("  " + str(why)[:800], flush=True)
-
-
-def check(name, cond, why=""):
-    (ok if cond else lambda n: fail(n, why))(name)
-
-
-def run(*args, **kw):
-    return subprocess.run(list(args), capture_output=True, text=True, timeout=60, **kw)
-
-
-PORT = free_port()
-APORT = free_port()
-CONF = os.path.join(STATE, "orchestrator.yaml")
-SOCK = os.path.join(STATE, "admin.sock")
-SETS = ["--set", "orchestrator.listen_enroll=127.0.0.1:%d" % PORT,
-        "--set", "orchestrator.listen_agent=127.0.0.1:%d" % APORT,
-        "--set", "logging.file=" + EVENTS,
-        "--set", "security.agent_auth.max_failed_attempts=5",
-        "--set", "authentication_methods.agents.certificate_rotation=30d"]
-
-
-def start():
-    global server
-    errf = open(os.path.join(TMP, "server.stderr"), "a")
-    server = subprocess.Popen([STAVILY, "orchestrator", "run", "-c", CONF] + SETS,
-                              stdout=errf, stderr=errf)
-
-    def up():
-        try:
-            socket.create_connection(("127.0.0.1", PORT), timeout=0.5).close()
-            return os.path.exists(SOCK)
-        except OSError:
-            return False
-    return wait_for(up)
-
-
-def stop(sig=signal.SIGTERM):
-    global server
-    if server is None:
-        return None
-    server.send_signal(sig)
-    try:
-        rc = server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        rc = server.wait(timeout=5)
-        rc = "timeout (killed)"
-    server = None
-    return rc
-
-
 def ctl(*args):
+    """ctl finding the admin socket through the configuration (-c), here
+    also for ctl_json."""
     return run(STAVILY, "ctl", "-c", CONF, *args)
 
 
@@ -114,20 +50,10 @@ def new_token(tenant, *extra):
     return t
 
 
-def make_csr(name):
-    key = os.path.join(TMP, name + ".key")
-    csr = os.path.join(TMP, name + ".csr")
-    r = run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-            "-nodes", "-keyout", key, "-subj", "/CN=" + name, "-out", csr)
-    if r.returncode != 0:
-        raise RuntimeError(r.stderr)
-    return open(csr).read()
-
-
 def enroll(tenant, token, agent_id, csr, source="127.0.0.1", raw_body=None):
-    ctx = ssl.create_default_context(cafile=os.path.join(STATE, "ca.pem"))
+    ctx = ssl.create_default_context(cafile=CA)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    conn = http.client.HTTPSConnection("localhost", PORT, context=ctx, timeout=10,
+    conn = http.client.HTTPSConnection("localhost", EPORT, context=ctx, timeout=10,
                                        source_address=(source, 0))
     body = raw_body if raw_body is not None else json.dumps({"csr": csr, "agent_id": agent_id})
     auth = base64.b64encode(("%s:%s" % (tenant, token)).encode()).decode()
@@ -142,14 +68,6 @@ def enroll(tenant, token, agent_id, csr, source="127.0.0.1", raw_body=None):
     except ValueError:
         j = {}
     return r.status, r.getheader("Retry-After"), j
-
-
-def events_named(name):
-    try:
-        with open(EVENTS) as f:
-            return [json.loads(l) for l in f if ('"event":"%s"' % name) in l]
-    except FileNotFoundError:
-        return []
 
 
 try:
@@ -197,7 +115,7 @@ try:
     check("token create for an unknown tenant fails", r.returncode == 1, r.stdout + r.stderr)
 
     # ---- enrollment -------------------------------------------------------------
-    csr1 = make_csr("agent1")
+    csr1 = make_csr("agent1")[0]
     st, _, j = enroll("acme", tok["token"], "agent1", csr1)
     check("enroll with a good token: 201", st == 201, (st, j))
     want_uri = "spiffe://stavily.local/tenant/acme/agent/agent1"
@@ -222,28 +140,28 @@ try:
     check("response: identity and CA bundle", j.get("identity") == want_uri and
           open(cacf).read() == open(os.path.join(STATE, "ca.pem")).read(), j.get("identity"))
 
-    st, _, j = enroll("acme", tok["token"], "agent1", make_csr("agent1b"))
+    st, _, j = enroll("acme", tok["token"], "agent1", make_csr("agent1b")[0])
     check("same agent id again in the tenant: 409", st == 409, (st, j))
-    st, _, j = enroll("acme", tok["token"], "agent2", make_csr("agent2"))
+    st, _, j = enroll("acme", tok["token"], "agent2", make_csr("agent2")[0])
     check("second use of a 2-use token: 201", st == 201, (st, j))
-    st, _, j = enroll("acme", tok["token"], "agent3", make_csr("agent3"), source="127.0.0.3")
+    st, _, j = enroll("acme", tok["token"], "agent3", make_csr("agent3")[0], source="127.0.0.3")
     check("used-up token: 401", st == 401, (st, j))
 
     tok_short = new_token("acme", "--ttl", "1s")
     time.sleep(1.3)
-    st, _, j = enroll("acme", tok_short["token"], "agent4", make_csr("agent4"), source="127.0.0.4")
+    st, _, j = enroll("acme", tok_short["token"], "agent4", make_csr("agent4")[0], source="127.0.0.4")
     check("expired token: 401", st == 401, (st, j))
 
     tok_rev = new_token("acme", "--uses", "3")
     r = ctl("token", "revoke", tok_rev["id"])
     check("ctl token revoke", r.returncode == 0, r.stdout + r.stderr)
-    st, _, j = enroll("acme", tok_rev["token"], "agent5", make_csr("agent5"), source="127.0.0.4")
+    st, _, j = enroll("acme", tok_rev["token"], "agent5", make_csr("agent5")[0], source="127.0.0.4")
     check("revoked token: 401", st == 401, (st, j))
 
     tok_beta = new_token("beta", "--uses", "5")
-    st, _, j = enroll("acme", tok_beta["token"], "agent6", make_csr("agent6"), source="127.0.0.6")
+    st, _, j = enroll("acme", tok_beta["token"], "agent6", make_csr("agent6")[0], source="127.0.0.6")
     check("another tenant's token: 401", st == 401, (st, j))
-    st, _, j = enroll("beta", tok_beta["token"], "agent1", make_csr("beta1"), source="127.0.0.6")
+    st, _, j = enroll("beta", tok_beta["token"], "agent1", make_csr("beta1")[0], source="127.0.0.6")
     check("same agent id in another tenant: 201", st == 201 and
           j.get("identity") == "spiffe://stavily.local/tenant/beta/agent/agent1", (st, j))
     st, _, j = enroll("beta", tok_beta["token"], "x", "", source="127.0.0.6",
@@ -264,15 +182,15 @@ try:
 
     # ---- lockout: exactly at max_failed_attempts (5) ----------------------------
     tok_lock = new_token("acme", "--uses", "5")
-    csr7 = make_csr("agent7")
+    csr7 = make_csr("agent7")[0]
     statuses = []
     for i in range(4):
         statuses.append(enroll("acme", "stv_" + "0" * 64, "agent7", csr7, source="127.0.0.7")[0])
-    n_before = len(events_named("authentication_failures_exceeded"))
+    n_before = len(events("authentication_failures_exceeded"))
     statuses.append(enroll("acme", "stv_" + "1" * 64, "agent7", csr7, source="127.0.0.7")[0])
     check("wrong token 5 times: 401 each", statuses == [401] * 5, statuses)
-    wait_for(lambda: len(events_named("authentication_failures_exceeded")) > n_before, 3)
-    ev = events_named("authentication_failures_exceeded")
+    wait_for(lambda: len(events("authentication_failures_exceeded")) > n_before, 3)
+    ev = events("authentication_failures_exceeded")
     check("authentication_failures_exceeded raised at the 5th failure, once",
           n_before == 0 and len(ev) == 1 and ev[0]["level"] == "WARN"
           and ev[0]["details"].get("source") == "127.0.0.7", (n_before, ev))
@@ -285,10 +203,10 @@ try:
     st, _, j = enroll("acme", tok_lock["token"], "agent7", csr7, source="127.0.0.8")
     check("another source is not locked: 201", st == 201, (st, j))
     check("still one authentication_failures_exceeded",
-          len(events_named("authentication_failures_exceeded")) == 1)
+          len(events("authentication_failures_exceeded")) == 1)
 
     # ---- plain HTTP on the TLS port is not served --------------------------------
-    s = socket.create_connection(("127.0.0.1", PORT), timeout=5)
+    s = socket.create_connection(("127.0.0.1", EPORT), timeout=5)
     s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     try:
         d = s.recv(100)
@@ -296,8 +214,8 @@ try:
         d = b""
     s.close()
     check("plaintext HTTP on the enroll port gets no HTTP answer", not d.startswith(b"HTTP/"), d)
-    wait_for(lambda: len(events_named("tls_handshake_failed")) > 0, 3)
-    check("tls_handshake_failed event for it", len(events_named("tls_handshake_failed")) > 0)
+    wait_for(lambda: len(events("tls_handshake_failed")) > 0, 3)
+    check("tls_handshake_failed event for it", len(events("tls_handshake_failed")) > 0)
 
     # ---- agents ----------------------------------------------------------------
     r = ctl("agent", "list")
@@ -311,7 +229,7 @@ try:
     # ---- SIGHUP reopens the event log ---------------------------------------------
     os.rename(EVENTS, EVENTS + ".1")
     server.send_signal(signal.SIGHUP)
-    check("SIGHUP: event log reopened", wait_for(lambda: len(events_named("logs_reopened")) == 1, 5))
+    check("SIGHUP: event log reopened", wait_for(lambda: len(events("logs_reopened")) == 1, 5))
 
     # ---- stop, secrets, audit -----------------------------------------------------
     rc = stop()
@@ -351,11 +269,11 @@ try:
     check("token states recovered",
           lst2[tok["id"]]["state"] == "used_up" and lst2[tok_rev["id"]]["state"] == "revoked"
           and lst2[tok_lock["id"]]["uses_left"] == 4, lst2)
-    st, _, j = enroll("acme", tok["token"], "agent9", make_csr("agent9"), source="127.0.0.9")
+    st, _, j = enroll("acme", tok["token"], "agent9", make_csr("agent9")[0], source="127.0.0.9")
     check("used-up token still refused after restart", st == 401, (st, j))
-    st, _, j = enroll("acme", tok_lock["token"], "agent1", make_csr("agent1c"), source="127.0.0.9")
+    st, _, j = enroll("acme", tok_lock["token"], "agent1", make_csr("agent1c")[0], source="127.0.0.9")
     check("agent id uniqueness survives restart: 409", st == 409, (st, j))
-    st, _, j = enroll("acme", tok_lock["token"], "agent10", make_csr("agent10"), source="127.0.0.9")
+    st, _, j = enroll("acme", tok_lock["token"], "agent10", make_csr("agent10")[0], source="127.0.0.9")
     check("a recovered token still works: 201", st == 201, (st, j))
     rc = stop()
     check("second SIGTERM: exit 0", rc == 0, rc)
@@ -364,16 +282,5 @@ try:
 except Exception as e:  # report, never hide
     fail("unexpected exception", repr(e))
 finally:
-    if server is not None:
-        server.kill()
-        try:
-            server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-    if failures:
-        try:
-            print("  server stderr: " + open(os.path.join(TMP, "server.stderr")).read()[-1500:])
-        except OSError:
-            pass
-    shutil.rmtree(TMP, ignore_errors=True)
-sys.exit(1 if failures else 0)
+    finish()
+T.exit()

@@ -17,88 +17,22 @@ import base64
 import http.client
 import json
 import os
-import shutil
 import signal
 import socket
 import ssl
 import subprocess
-import sys
-import tempfile
 import threading
 import time
-from lib_agent import free_port, wait_for  # noqa: F401
+from lib_orch import install
+from lib_agent import wait_for
 
 STAVILY = os.environ["STAVILY"]
-TMP = tempfile.mkdtemp(prefix="stavily-orchloops.")
-STATE = os.path.join(TMP, "state")
-EVENTS = os.path.join(TMP, "events.log")
 WORKERS = 4
 MAX_CONNS, MAX_PER_SOURCE = 40, 6
-failures = 0
-server = None
-
-
-def ok(name):
-    print("ok - " + name, flush=True)
-
-
-def fail(name, why=""):
-    global failures
-    failures += 1
-    print("FAIL - " + name, flush=True)
-    if why:
-        print("  " + str(why)[:800], flush=True)
-
-
-def check(name, cond, why=""):
-    if cond:
-        ok(name)
-    else:
-        fail(name, why)
-
-
-def run(*args):
-    return subprocess.run(list(args), capture_output=True, text=True, timeout=60)
-
-
-EPORT, APORT = free_port(), free_port()
-CONF = os.path.join(STATE, "orchestrator.yaml")
-SOCK = os.path.join(STATE, "admin.sock")
-CA = os.path.join(STATE, "ca.pem")
-
-
-def start(*extra):
-    global server
-    errf = open(os.path.join(TMP, "server.stderr"), "a")
-    server = subprocess.Popen([STAVILY, "orchestrator", "run", "-c", CONF,
-                               "--set", "orchestrator.listen_enroll=127.0.0.1:%d" % EPORT,
-                               "--set", "orchestrator.listen_agent=127.0.0.1:%d" % APORT,
-                               "--set", "orchestrator.workers=%d" % WORKERS,
-                               "--set", "orchestrator.max_connections=%d" % MAX_CONNS,
-                               "--set", "orchestrator.max_connections_per_source=%d" % MAX_PER_SOURCE,
-                               "--set", "logging.file=" + EVENTS] + list(extra), stdout=errf, stderr=errf)
-
-    def up():
-        try:
-            socket.create_connection(("127.0.0.1", APORT), timeout=0.5).close()
-            socket.create_connection(("127.0.0.1", EPORT), timeout=0.5).close()
-            return os.path.exists(SOCK)
-        except OSError:
-            return False
-    return wait_for(up, 20)
-
-
-def stop():
-    global server
-    server.send_signal(signal.SIGTERM)
-    try:
-        rc = server.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait(timeout=5)
-        rc = "timeout"
-    server = None
-    return rc
+install(globals(), STAVILY, "stavily-orchloops.", trust_domain=None, start_timeout=20,
+        extra=["--set", "orchestrator.workers=%d" % WORKERS,
+               "--set", "orchestrator.max_connections=%d" % MAX_CONNS,
+               "--set", "orchestrator.max_connections_per_source=%d" % MAX_PER_SOURCE])
 
 
 def admin(method, path, body=None):
@@ -127,67 +61,13 @@ def status():
     return j
 
 
-def ctl_json(*args):
-    r = run(STAVILY, "ctl", "-S", SOCK, "--json", *args)
-    if r.returncode != 0:
-        raise RuntimeError("ctl %s: %s" % (args, r.stderr))
-    return json.loads(r.stdout)
-
-
-def events(name):
-    try:
-        with open(EVENTS) as f:
-            return [json.loads(l) for l in f if ('"event":"%s"' % name) in l]
-    except FileNotFoundError:
-        return []
-
-
-def make_csr(name):
-    key = os.path.join(TMP, name + ".key")
-    csr = os.path.join(TMP, name + ".csr")
-    r = run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-            "-nodes", "-keyout", key, "-subj", "/CN=" + name, "-out", csr)
-    if r.returncode != 0:
-        raise RuntimeError(r.stderr)
-    return open(csr).read(), key
-
-
-def enroll(tenant, token, agent_id, source="127.0.0.1"):
-    csr, key = make_csr(agent_id)
-    ctx = ssl.create_default_context(cafile=CA)
-    c = http.client.HTTPSConnection("localhost", EPORT, context=ctx, timeout=20,
-                                    source_address=(source, 0))
-    auth = base64.b64encode(("%s:%s" % (tenant, token)).encode()).decode()
-    try:
-        c.request("POST", "/v1/enroll", body=json.dumps({"csr": csr, "agent_id": agent_id}),
-                  headers={"Authorization": "Basic " + auth})
-        r = c.getresponse()
-        j = json.loads(r.read())
-    finally:
-        c.close()
-    cert = os.path.join(TMP, agent_id + ".pem")
-    if r.status == 201:
-        with open(cert, "w") as f:
-            f.write(j["certificate"])
-    return r.status, cert, key
-
-
 def call(cert, key, method, path, body=None, timeout=20, source="127.0.0.1"):
     """One request on a NEW mTLS connection (so that requests spread over
     the loops): (status, json) or ("refused", why)."""
-    ctx = ssl.create_default_context(cafile=CA)
-    ctx.load_cert_chain(cert, key)
-    c = http.client.HTTPSConnection("localhost", APORT, context=ctx, timeout=timeout,
-                                    source_address=(source, 0))
     try:
-        c.request(method, path, body=json.dumps(body) if body is not None else None)
-        r = c.getresponse()
-        data = r.read()
-        return r.status, (json.loads(data) if data else {})
-    except (ssl.SSLError, OSError, http.client.HTTPException) as e:
+        return agent_call(path, cert, key, body, method=method, timeout=timeout, source=source)
+    except http.client.HTTPException as e:
         return "refused", repr(e)
-    finally:
-        c.close()
 
 
 def raw_conns(source, n):
@@ -228,7 +108,7 @@ def close_all(socks):
 
 
 try:
-    r = run(STAVILY, "orchestrator", "init", "-d", STATE, "--name", "localhost")
+    r = init()
     check("init", r.returncode == 0, r.stderr)
     check("server up with workers: %d" % WORKERS, start())
     wait_for(lambda: events("orchestrator_started"), 10)
@@ -262,7 +142,7 @@ try:
         res = results.setdefault(k, {})
         src = "127.0.1.%d" % (k + 1)
         try:
-            st, cert, key = enroll("acme", tok, "c%02d" % k, src)
+            st, _, cert, key = enroll("acme", tok, "c%02d" % k, source=src, timeout=20)
             res["enroll"] = st
             if st != 201:
                 return
@@ -436,7 +316,7 @@ try:
     for k in range(4):
         cert, key = results[k]["cert"]
         call(cert, key, "POST", "/v1/agent/heartbeat", {"status": "ok"})
-    rc = stop()
+    rc = stop(timeout=20)
     check("SIGTERM: exit 0 with %d loops" % WORKERS, rc == 0, rc)
     sp = events("orchestrator_stopped")
     loops = sp[-1]["details"].get("loops", []) if sp else []
@@ -447,11 +327,5 @@ try:
 except Exception as e:  # noqa: BLE001
     fail("unexpected exception", repr(e))
 finally:
-    if server is not None:
-        server.kill()
-        server.wait(timeout=10)
-    if failures:
-        print("  kept " + TMP, flush=True)
-    else:
-        shutil.rmtree(TMP, ignore_errors=True)
-sys.exit(1 if failures else 0)
+    finish()
+T.exit()

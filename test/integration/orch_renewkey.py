@@ -9,47 +9,14 @@ a new key K2 is accepted; afterwards K1 (an earlier key) and K2 (the current
 one) are both refused, also after a restart of the orchestrator (the keys are
 journaled).  Every wait is bounded; the server is killed at the end.
 """
-import base64
-import http.client
 import json
 import os
-import ssl
-import subprocess
-import sys
-from lib_agent import Checks, Stack, run, wait_for
+from lib_agent import Checks, Stack, run
 
 STAVILY = os.environ["STAVILY"]
 C = Checks()
 S = Stack(STAVILY, "stavily-renewkey.")
-CA = os.path.join(S.orch, "ca.pem")
-
-
-def key(name):
-    k = os.path.join(S.tmp, name + ".key")
-    r = run("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", k)
-    if r.returncode != 0:
-        raise RuntimeError(r.stderr)
-    return k
-
-
-def csr_for(k, cn):
-    out = os.path.join(S.tmp, os.path.basename(k) + "." + cn + ".csr")
-    r = run("openssl", "req", "-new", "-key", k, "-subj", "/CN=" + cn, "-out", out)
-    if r.returncode != 0:
-        raise RuntimeError(r.stderr)
-    return open(out).read()
-
-
-def enroll(tenant, token, agent_id, k):
-    ctx = ssl.create_default_context(cafile=CA)
-    c = http.client.HTTPSConnection("localhost", S.eport, context=ctx, timeout=10)
-    auth = base64.b64encode(("%s:%s" % (tenant, token)).encode()).decode()
-    c.request("POST", "/v1/enroll", body=json.dumps({"csr": csr_for(k, agent_id), "agent_id": agent_id}),
-              headers={"Authorization": "Basic " + auth})
-    r = c.getresponse()
-    j = json.loads(r.read())
-    c.close()
-    return r.status, j
+key, csr_for, call, events = S.key, S.csr, S.agent_call, S.orch_events
 
 
 def save(name, pem):
@@ -59,34 +26,6 @@ def save(name, pem):
     return p
 
 
-def call(path, cert, k, body):
-    ctx = ssl.create_default_context(cafile=CA)
-    ctx.load_cert_chain(cert, k)
-    c = http.client.HTTPSConnection("localhost", S.aport, context=ctx, timeout=10)
-    try:
-        c.request("POST", path, body=json.dumps(body))
-        r = c.getresponse()
-        data = r.read()
-        return r.status, (json.loads(data) if data else {})
-    except (ssl.SSLError, ConnectionError, OSError) as e:
-        return "refused", repr(e)
-    finally:
-        c.close()
-
-
-def events(name):
-    try:
-        with open(S.events) as f:
-            return [json.loads(l) for l in f if ('"event":"%s"' % name) in l]
-    except FileNotFoundError:
-        return []
-
-
-def stop():
-    S.server.terminate()
-    S.server.wait(timeout=15)
-
-
 try:
     r = S.init()
     C.check("init", r.returncode == 0, r.stderr)
@@ -94,9 +33,8 @@ try:
     S.ctl_json("tenant", "add", "acme")
     tok = S.ctl_json("token", "create", "--tenant", "acme", "--uses", "2")["token"]
     k1 = key("k1")
-    st, j = enroll("acme", tok, "r1", k1)
+    st, j, c1, _ = S.enroll("acme", tok, "r1", key=k1)
     C.check("enrolled with key K1", st == 201, (st, j))
-    c1 = save("c1.pem", j.get("certificate", ""))
 
     st, j = call("/v1/agent/renew", c1, k1, {"csr": csr_for(k1, "r1")})
     C.check("renewal with the current key K1: 409", st == 409, (st, j))
@@ -126,13 +64,12 @@ try:
 
     # another agent may use any key of its own (keys are per agent)
     k3 = key("k3")
-    st, j = enroll("acme", tok, "r2", k3)
-    c3 = save("c3.pem", j.get("certificate", ""))
+    st, j, c3, _ = S.enroll("acme", tok, "r2", key=k3)
     st, j = call("/v1/agent/renew", c3, k3, {"csr": csr_for(key("k4"), "r2")})
     C.check("another agent renews with its own new key: 201", st == 201, (st, j))
 
     # the remembered keys survive a restart (journaled with the renewals)
-    stop()
+    S.stop()
     C.check("restarted", S.start())
     st, j = call("/v1/agent/renew", c2, k2, {"csr": csr_for(k1, "r1")})
     C.check("after a restart: K1 still refused", st == 409, (st, j))
@@ -147,4 +84,4 @@ except Exception as e:  # noqa: BLE001
     C.fail("orch_renewkey ran to the end", repr(e))
 finally:
     S.close()
-sys.exit(1 if C.failures else 0)
+C.exit()

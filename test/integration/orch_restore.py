@@ -14,13 +14,8 @@ and b1 (tenant beta).
     once each, and `audit verify` passes (with --head for the stopped copy).
 Every wait is bounded; every process is killed at the end.
 """
-import base64
-import http.client
-import json
 import os
 import signal
-import ssl
-import sys
 import tarfile
 import threading
 import time
@@ -29,65 +24,19 @@ from lib_agent import Checks, Stack, run, wait_for
 STAVILY = os.environ["STAVILY"]
 C = Checks()
 S = Stack(STAVILY, "stavily-restore.")
-CA = os.path.join(S.orch, "ca.pem")
-
-
-def make_key_csr(name):
-    k = os.path.join(S.tmp, name + ".key")
-    csr = os.path.join(S.tmp, name + ".csr")
-    r = run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", k, "-subj", "/CN=" + name, "-out", csr)
-    if r.returncode != 0:
-        raise RuntimeError(r.stderr)
-    return k, open(csr).read()
-
-
-def enroll(tenant, token, agent_id):
-    k, csr = make_key_csr(agent_id)
-    ctx = ssl.create_default_context(cafile=CA)
-    c = http.client.HTTPSConnection("localhost", S.eport, context=ctx, timeout=10)
-    auth = base64.b64encode(("%s:%s" % (tenant, token)).encode()).decode()
-    c.request("POST", "/v1/enroll", body=json.dumps({"csr": csr, "agent_id": agent_id}),
-              headers={"Authorization": "Basic " + auth})
-    r = c.getresponse()
-    j = json.loads(r.read())
-    c.close()
-    cert = os.path.join(S.tmp, agent_id + ".pem")
-    with open(cert, "w") as f:
-        f.write(j.get("certificate", ""))
-    return r.status, cert, k
 
 
 def call(who, method, path, body=None):
     cert, k = who
-    ctx = ssl.create_default_context(cafile=CA)
-    ctx.load_cert_chain(cert, k)
-    c = http.client.HTTPSConnection("localhost", S.aport, context=ctx, timeout=10)
-    try:
-        c.request(method, path, body=json.dumps(body) if body is not None else None)
-        r = c.getresponse()
-        data = r.read()
-        return r.status, (json.loads(data) if data else {})
-    except (ssl.SSLError, ConnectionError, OSError) as e:
-        return "refused", repr(e)
-    finally:
-        c.close()
+    return S.agent_call(path, cert, k, body, method=method)
 
 
 def started_events(path):
-    try:
-        with open(path) as f:
-            return [json.loads(l) for l in f if '"event":"orchestrator_started"' in l]
-    except FileNotFoundError:
-        return []
+    return S.orch_events("orchestrator_started", path)
 
 
 def stop(kill=False):
-    if kill:
-        S.server.send_signal(signal.SIGKILL)
-    else:
-        S.server.terminate()
-    return S.server.wait(timeout=15)
+    return S.stop(signal.SIGKILL if kill else signal.SIGTERM)
 
 
 def start_at(state, events):
@@ -111,8 +60,8 @@ try:
     S.ctl_json("tenant", "add", "beta")
     ta = S.ctl_json("token", "create", "--tenant", "acme", "--uses", "3")["token"]
     tb = S.ctl_json("token", "create", "--tenant", "beta", "--uses", "3")["token"]
-    st1, c1, k1 = enroll("acme", ta, "a1")
-    st2, c2, k2 = enroll("beta", tb, "b1")
+    st1, _, c1, k1 = S.enroll("acme", ta, "a1")
+    st2, _, c2, k2 = S.enroll("beta", tb, "b1")
     C.check("a1 (acme) and b1 (beta) enrolled", st1 == 201 and st2 == 201, (st1, st2))
     A1, B1 = (c1, k1), (c2, k2)
 
@@ -250,4 +199,4 @@ except Exception as e:  # noqa: BLE001
     C.fail("orch_restore ran to the end", repr(e))
 finally:
     S.close()
-sys.exit(1 if C.failures else 0)
+C.exit()

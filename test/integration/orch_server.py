@@ -14,48 +14,20 @@ import json
 import os
 import random
 import re
-import shutil
 import signal
 import socket
 import ssl
 import subprocess
-import sys
-import tempfile
 import threading
 import time
-from lib_agent import free_port, wait_for  # noqa: F401
+from lib_orch import install
+from lib_agent import wait_for
 
 STAVILY = os.environ["STAVILY"]
-TMP = tempfile.mkdtemp(prefix="stavily-orchsrv.")
-STATE = os.path.join(TMP, "state")
-EVENTS = os.path.join(TMP, "events.log")
-failures = 0
-server = None
-
-
-def ok(name):
-    print("ok - " + name, flush=True)
-
-
-def fail(name, why=""):
-    global failures
-    failures += 1
-    print("FAIL - " + name, flush=True)
-    if why:
-        print("  " + str(why)[:800], flush=True)
-
-
-def check(name, cond, why=""):
-    if cond:
-        ok(name)
-    else:
-        fail(name, why)
-
-
-PORT = free_port()
-APORT = free_port()
-CONF = os.path.join(STATE, "orchestrator.yaml")
-SOCK = os.path.join(STATE, "admin.sock")
+install(globals(), STAVILY, "stavily-orchsrv.", trust_domain=None,
+        extra=["--set", "orchestrator.max_connections_per_source=3",
+               "--set", "orchestrator.max_connections=12",
+               "--set", "privacy.pseudonymize_addresses=true"])
 
 
 def unix(data, timeout=5.0):
@@ -80,8 +52,8 @@ def unix(data, timeout=5.0):
 
 
 def tls_conn(source="127.0.0.1"):
-    ctx = ssl.create_default_context(cafile=os.path.join(STATE, "ca.pem"))
-    return http.client.HTTPSConnection("localhost", PORT, context=ctx, timeout=10,
+    ctx = ssl.create_default_context(cafile=CA)
+    return http.client.HTTPSConnection("localhost", EPORT, context=ctx, timeout=10,
                                        source_address=(source, 0))
 
 
@@ -108,29 +80,13 @@ def closed_within(sock, seconds):
 
 
 try:
-    r = subprocess.run([STAVILY, "orchestrator", "init", "-d", STATE, "--name", "localhost"],
-                       capture_output=True, text=True, timeout=60)
+    r = init()
     check("init", r.returncode == 0, r.stderr)
-    errf = open(os.path.join(TMP, "server.stderr"), "w")
-    server = subprocess.Popen([STAVILY, "orchestrator", "run", "-c", CONF,
-                               "--set", "orchestrator.listen_enroll=127.0.0.1:%d" % PORT,
-                               "--set", "orchestrator.listen_agent=127.0.0.1:%d" % APORT,
-                               "--set", "orchestrator.max_connections_per_source=3",
-                               "--set", "orchestrator.max_connections=12",
-                               "--set", "privacy.pseudonymize_addresses=true",
-                               "--set", "logging.file=" + EVENTS], stdout=errf, stderr=errf)
-
-    def up():
-        try:
-            socket.create_connection(("127.0.0.1", PORT), timeout=0.5).close()
-            return os.path.exists(SOCK)
-        except OSError:
-            return False
-    check("server up", wait_for(up))
+    check("server up", start())
 
     # ---- slow clients first: their deadlines run while the rest happens ------------
     t0 = time.monotonic()
-    silent = socket.create_connection(("127.0.0.1", PORT), source_address=("127.0.0.50", 0))
+    silent = socket.create_connection(("127.0.0.1", EPORT), source_address=("127.0.0.50", 0))
     loris = socket.socket(socket.AF_UNIX)
     loris.connect(SOCK)
     loris.sendall(b"GET /v1/admin/tenants HTTP/1.1\r\n")
@@ -152,10 +108,10 @@ try:
     loris_thread.start()
 
     # ---- per-source cap ------------------------------------------------------------
-    held = [socket.create_connection(("127.0.0.1", PORT), source_address=("127.0.0.2", 0))
+    held = [socket.create_connection(("127.0.0.1", EPORT), source_address=("127.0.0.2", 0))
             for _ in range(3)]
     time.sleep(0.2)
-    extra = socket.create_connection(("127.0.0.1", PORT), source_address=("127.0.0.2", 0))
+    extra = socket.create_connection(("127.0.0.1", EPORT), source_address=("127.0.0.2", 0))
     check("4th connection from one source is closed at once (cap 3)", closed_within(extra, 3))
     extra.close()
     c = tls_conn("127.0.0.3")
@@ -180,9 +136,9 @@ try:
     time.sleep(0.2)
     fill = []
     for i in range(11):
-        fill.append(socket.create_connection(("127.0.0.1", PORT), source_address=("127.0.1.%d" % (i + 1), 0)))
+        fill.append(socket.create_connection(("127.0.0.1", EPORT), source_address=("127.0.1.%d" % (i + 1), 0)))
     time.sleep(0.2)
-    over = socket.create_connection(("127.0.0.1", PORT), source_address=("127.0.2.1", 0))
+    over = socket.create_connection(("127.0.0.1", EPORT), source_address=("127.0.2.1", 0))
     check("connection over the total cap is closed at once", closed_within(over, 3))
     over.close()
     check("the admin socket answers while the network listeners are full", admin_ok())
@@ -232,8 +188,8 @@ try:
 
     # ---- malformed requests over TLS ---------------------------------------------------
     def tls_raw(data):
-        ctx = ssl.create_default_context(cafile=os.path.join(STATE, "ca.pem"))
-        raw = socket.create_connection(("127.0.0.1", PORT), timeout=5, source_address=("127.0.0.4", 0))
+        ctx = ssl.create_default_context(cafile=CA)
+        raw = socket.create_connection(("127.0.0.1", EPORT), timeout=5, source_address=("127.0.0.4", 0))
         s = ctx.wrap_socket(raw, server_hostname="localhost")
         out = b""
         try:
@@ -315,26 +271,10 @@ try:
           peer_ev and not any('"source":"127.' in l for l in peer_ev), peer_ev[:5])
     fails = [json.loads(l)["details"]["source"] for l in lines if '"enrollment_failed"' in l]
     check("the same source gets the same label", len(fails) == 2 and len(set(fails)) == 1, fails)
-    server.send_signal(signal.SIGTERM)
-    try:
-        rc = server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        rc = "timeout"
-    server = None
+    rc = stop()
     check("SIGTERM: exit 0", rc == 0, rc)
 except Exception as e:
     fail("unexpected exception", repr(e))
 finally:
-    if server is not None:
-        server.kill()
-        try:
-            server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-    if failures:
-        try:
-            print("  server stderr: " + open(os.path.join(TMP, "server.stderr")).read()[-1500:])
-        except OSError:
-            pass
-    shutil.rmtree(TMP, ignore_errors=True)
-sys.exit(1 if failures else 0)
+    finish()
+T.exit()

@@ -12,25 +12,8 @@
 #include "harness.h"
 #include "orchestrator/registry.h"
 #include "orchestrator/token.h"
+#include "registry_fixture.h"
 #include "store/journal.h"
-
-static char tmpdir[] = "/tmp/stavily-registry.XXXXXX";
-
-static void rm_rf(const char *p)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p);
-	if (system(cmd) != 0)
-		printf("  cleanup of %s failed\n", p);
-}
-
-static void fresh(char *dir, size_t n, const char *name)
-{
-	snprintf(dir, n, "%s/%s", tmpdir, name);
-	rm_rf(dir);
-	CHECK_EQ_INT(mkdir(dir, 0700), 0);
-}
 
 static void test_agent_id(void)
 {
@@ -124,20 +107,6 @@ static void test_apply(void)
 	CHECK_EQ_INT(t.n_agents, 1);
 	free(t.tokens);
 	free(t.agents);
-}
-
-static struct registry_agent mk_agent(const char *id)
-{
-	struct registry_agent a;
-
-	memset(&a, 0, sizeof(a));
-	snprintf(a.id, sizeof(a.id), "%s", id);
-	snprintf(a.identity, sizeof(a.identity), "spiffe://t.d/tenant/acme/agent/%s", id);
-	snprintf(a.serial, sizeof(a.serial), "0102");
-	snprintf(a.token_id, sizeof(a.token_id), "0123456789ab");
-	a.enrolled = 1700000000;
-	a.not_after = 1800000000;
-	return a;
 }
 
 static void test_persist(void)
@@ -391,15 +360,12 @@ out:
 
 int main(void)
 {
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
+	if (fixture_begin() < 0)
 		return 1;
-	}
 	RUN(test_agent_id);
 	RUN(test_apply);
 	RUN(test_persist);
 	RUN(test_unacknowledged_tenant);
 	RUN(test_jobs_commands_purge);
-	rm_rf(tmpdir);
-	return HARNESS_EXIT();
+	return fixture_end();
 }

@@ -13,30 +13,14 @@
 #include "harness.h"
 #include "orchestrator/registry.h"
 #include "orchestrator/token.h"
+#include "registry_fixture.h"
 
-static char tmpdir[] = "/tmp/stavily-reglease.XXXXXX";
-
-static void rm_rf(const char *p)
+/* The fixture's agent, remembering the key whose hash is 32 x keyfill. */
+static struct registry_agent mk_keyed_agent(const char *id, unsigned char keyfill)
 {
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p);
-	if (system(cmd) != 0)
-		printf("  cleanup of %s failed\n", p);
-}
-
-static struct registry_agent mk_agent(const char *id, unsigned char keyfill)
-{
-	struct registry_agent a;
+	struct registry_agent a = mk_agent(id);
 	unsigned char pin[32];
 
-	memset(&a, 0, sizeof(a));
-	snprintf(a.id, sizeof(a.id), "%s", id);
-	snprintf(a.identity, sizeof(a.identity), "spiffe://t.d/tenant/acme/agent/%s", id);
-	snprintf(a.serial, sizeof(a.serial), "0102");
-	snprintf(a.token_id, sizeof(a.token_id), "0123456789ab");
-	a.enrolled = 1700000000;
-	a.not_after = 1800000000;
 	memset(pin, keyfill, sizeof(pin));
 	registry_agent_key_push(&a, pin);
 	return a;
@@ -49,12 +33,10 @@ static struct registry *setup(const char *name, char *dir, size_t n)
 	struct registry *r = NULL;
 	struct token_record rec;
 	char plain[TOKEN_PLAIN_SIZE];
-	struct registry_agent a1 = mk_agent("a1", 0x11), a2 = mk_agent("a2", 0x22);
+	struct registry_agent a1 = mk_keyed_agent("a1", 0x11), a2 = mk_keyed_agent("a2", 0x22);
 	struct registry_tenant *t;
 
-	snprintf(dir, n, "%s/%s", tmpdir, name);
-	rm_rf(dir);
-	CHECK_EQ_INT(mkdir(dir, 0700), 0);
+	fresh(dir, n, name);
 	CHECK_EQ_INT(registry_open(dir, &r, NULL), 0);
 	if (!r)
 		return NULL;
@@ -250,13 +232,10 @@ static void test_seen(void)
 
 int main(void)
 {
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
+	if (fixture_begin() < 0)
 		return 1;
-	}
 	RUN(test_keys);
 	RUN(test_deliver);
 	RUN(test_seen);
-	rm_rf(tmpdir);
-	return HARNESS_EXIT();
+	return fixture_end();
 }
