@@ -27,6 +27,7 @@ struct audit_log {
 	uint64_t seq;
 	char prev[AUDIT_HASH_HEX];
 	bool unsynced;       /* records written since the last fdatasync */
+	int broken;          /* sticky -errno of a failed fdatasync: see audit_sync */
 };
 
 static void
@@ -222,6 +223,8 @@ audit_write(struct audit_log *log, enum event_level level, const char *event,
 	size_t evlen, len;
 	int rc;
 
+	if (log->broken)
+		return log->broken;
 	ev = event_format(NULL, level, log->component, NULL, event, details);
 	if (ev == NULL)
 		return -ENOMEM;
@@ -254,10 +257,17 @@ out:
 int
 audit_sync(struct audit_log *log)
 {
+	if (log->broken)
+		return log->broken;
 	if (!log->unsynced)
 		return 0;
-	if (fdatasync(log->fd) < 0)
-		return -errno;
+	/* Linux reports a writeback error once: a retry would return 0 for
+	 * records that never reached the disk.  So a failure is final until
+	 * the log is reopened (and its tail checked) by a restart. */
+	if (fdatasync(log->fd) < 0) {
+		log->broken = -errno;
+		return log->broken;
+	}
 	log->unsynced = false;
 	return 0;
 }

@@ -60,7 +60,10 @@ int audit_write(struct audit_log *log, enum event_level level, const char *event
     const cJSON *details) WARN_UNUSED;
 
 /* fdatasync what audit_write wrote since the last sync; 0 at once when
- * nothing is pending.  0 or -errno (the records stay pending). */
+ * nothing is pending.  0 or -errno.  A failed fdatasync is final: from then
+ * on audit_write and audit_sync return that error (the kernel reports a
+ * writeback error once, so a retry could claim durability it does not
+ * have); a restart reopens the log and checks its tail. */
 int audit_sync(struct audit_log *log) WARN_UNUSED;
 
 /* Whether records are written but not yet synced. */

@@ -1532,7 +1532,7 @@ static void hook_handled(void *arg, const struct http_request *req, struct http_
 	struct orch *o = arg;
 
 	(void)rep;
-	if (!audit_unsynced(o->audit) || strcmp(req->method, "GET") == 0 ||
+	if (!o->audit || !audit_unsynced(o->audit) || strcmp(req->method, "GET") == 0 ||
 	    strcmp(req->method, "HEAD") == 0)
 		return;
 	audit_flush(o);

@@ -180,7 +180,18 @@ class Stack:
                 return os.path.exists(self.sock)
             except OSError:
                 return False
-        return wait_for(up, timeout)
+        server = self.server
+        if wait_for(lambda: up() or server.poll() is not None, timeout) and up():
+            return True
+        # say why (e.g. a port another process took meanwhile): the server's own words
+        errf.flush()
+        try:
+            with open(os.path.join(self.tmp, "server.stderr")) as f:
+                tail = f.read()[-600:]
+        except OSError:
+            tail = ""
+        print("# orchestrator not up (exit status %s): %s" % (server.poll(), tail.replace("\n", " | ")))
+        return False
 
     def ctl_json(self, *args):
         r = run(self.stavily, "ctl", "-S", self.sock, "--json", *args)
