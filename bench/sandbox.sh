@@ -208,9 +208,9 @@ single `sandbox run`s on this machine (µs, moderate load; kernel times from
 | --- | ---: | --- | --- |
 | exec + start of the 2.5 MB static-pie `stavily` | ~140 over a tiny static program | kernel | the "process start only" row |
 | policy defaults + `--set`, probe | ~90 | sandbox | one file read left: /proc/sys/user/max_user_namespaces (probe.c) |
-| seccomp filter: libseccomp compile ~300, freeing it ~150 | ~0 on the critical path | sandbox | compiled by the parent *after* the clone, in parallel with the child's namespace setup, and sent to the child (`sandbox_filter_prepare`); before this change ~450 in series |
-| cgroup discovery (/proc/self/mountinfo, /proc/self/cgroup, statfs) | ~150 | cgroup.c | per run; could be cached per process |
-| minimal-root plan | ~210 | rootfs.c | mostly page faults: every planned operation holds two PATH_MAX strings in a fresh 8 MB calloc |
+| seccomp filter: libseccomp compile ~380; releasing libseccomp's context ~60 is deferred (`sandbox_filter_free`) | ~380 | sandbox | compiled by the parent *after* the clone, meant to overlap the child's namespace setup; but the scheduler mostly starts the child on the parent's CPU, and clock instrumentation shows the child's (the init's) first instruction after the compile ended: in series here (see the namespaces=off section) |
+| cgroup discovery (well-known cgroup2 mount points, /proc/self/cgroup into a stack buffer) | ~40 | cgroup.c | per run; ~105 while it parsed /proc/self/mountinfo |
+| minimal-root plan | ~75 | rootfs.c | realpath/statvfs per entry; ~125 while each planned bind held two PATH_MAX arrays in a 590 KB calloc (now pointers, on the stack) |
 | Landlock ruleset | ~40 | sandbox | |
 | clone(CLONE_NEWPID) + the init's fork of the plugin | ~150 | kernel | |
 | unshare(NEWNS, NEWIPC, NEWUTS, NEWNET) | 350-700 | kernel | p50 of each alone: net 323, mnt 29, ipc 24, uts 4 |
@@ -218,6 +218,48 @@ single `sandbox run`s on this machine (µs, moderate load; kernel times from
 | umount2(old root, MNT_DETACH) | ~500 | kernel | an expedited RCU grace period (namespace_unlock); bubblewrap pays it too |
 | seccomp load, Landlock, listener hand-over (one round trip), execveat | ~250 | sandbox/kernel | the start exec is no longer a notification round trip |
 | plugin exit, namespace teardown, reaping | ~150-300 | kernel | the mount namespace teardown is another RCU grace period |
+
+## Where the time of `sandbox run` (namespaces=off) goes
+
+Clock instrumentation of a scratch copy (CLOCK_MONOTONIC stamps in the
+parent and, through a shared page, in the child), p50 over 900 runs of the
+bench's row (brief's policy, events to /dev/null), before and after this
+session's cuts; µs. The launcher's p50 of the same binaries, measured
+alternately: 1.487 -> 1.298 ms (namespaces=required: 2.61 -> 2.43 ms).
+
+| step | before | after | notes |
+| --- | ---: | ---: | --- |
+| `sandbox_main` -> policy (defaults, `--set`) and probe | 49 | 49 | first malloc of the process (~20), ~60 syscall names resolved (~13), probe (~15) |
+| event log, spawn's path/open/#! check, cap_last | 31 | 30 | |
+| cgroup discovery | 105 | 40 | well-known cgroup2 mount points (statfs + 2 stat) before /proc/self/mountinfo; stack buffers |
+| Landlock ruleset (8 paths) | 29 | 28 | |
+| pipes, socketpair, filter buffer | 20 | 21 | |
+| clone | 47 | 45 | |
+| libseccomp compile | 381 | 380 | ~70% of it is musl's malloc: mmap/munmap of emptied groups and fresh-page faults (perf); see below |
+| send the program; release libseccomp's context | 68 | 4 | the release is deferred to the next compile (a one-shot run never pays it) |
+| (child waits for the CPU: it starts when the parent polls) | 14 | 16 | the child mostly shares the parent's CPU |
+| child: descriptors, signal dispositions, rlimits | 52 | 51 | 64 rt_sigaction, close_range |
+| child: capability bounding set (41 prctl), ids, NNP, Landlock, reports | 88 | 82 | capability and Landlock reports in one sendmmsg instead of two wake-ups of the parent |
+| child: receive the program, seccomp load | 99 | 57 | binary-tree filter: the kernel's action-cache preparation at load runs the program for every syscall number |
+| listener hand-over (pidfd_getfd, one round trip) | 16 | 20 | |
+| execveat until the parent sees the exec | 89 | 88 | |
+| supervisor setup, plugin runs and exits, reaping, result | 124 | 118 | |
+| total from `sandbox_main` | 1218 | 1034 | plus the process's exec and exit: the launcher's p50 |
+
+What is left, and what would remove it (not done, for the lead to decide):
+
+- The libseccomp compile (~380 µs, serial). Measured with a bump
+  allocator linked in for a test: compile ~190 µs, `sandbox run` p50 about
+  0.25 ms lower. A per-compile arena for libseccomp's allocations
+  (`-Wl,--wrap=malloc,...` or renamed symbols in libseccomp.a, active only
+  inside `filter_build`) would give that without changing the program's
+  allocator elsewhere.
+- Overlap: pinning the *parent* away from its CPU during the compile
+  (`sched_setaffinity` on itself, restored after; the child is never
+  touched) lets the child's setup run meanwhile: namespaces=required p50
+  -0.33 ms, namespaces=off about -0.05 ms with a worse p99 under load.
+- Linking `stavily` as a non-PIE static binary: about -0.06 ms, but it
+  drops ASLR of the binary: rejected.
 
 Why 2x over `bwrap --unshare-all` is not reached. The kernel floor row
 (bench/nsfloor: the same namespaces, a tmpfs root, pivot_root, detach of

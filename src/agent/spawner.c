@@ -42,6 +42,7 @@ spawner_init(struct spawner *sp, const struct sandbox_policy *local, const char 
 	for (i = 0; i < SPAWNER_MAX_JOBS; i++)
 		sp->jobs[i].out_fd = sp->jobs[i].err_fd = -1;
 	sandbox_probe_quick(&sp->probe);
+	netns_pool_init(&sp->netns, max_jobs);
 	return 0;
 }
 
@@ -67,6 +68,10 @@ job_clear(struct spawner_job *j)
 		close(j->out_fd);
 	if (j->err_fd >= 0)
 		close(j->err_fd);
+	/* The run is reaped (sandbox_run_free above, or the failed spawn
+	 * did it): no process of it is left in the namespace. */
+	if (j->netns != NULL)
+		netns_pool_put(j->netns, j->netns_slot);
 	memset(j, 0, sizeof(*j));
 	j->out_fd = j->err_fd = -1;
 }
@@ -93,6 +98,33 @@ static int
 capture_fd(const char *name)
 {
 	return (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC);
+}
+
+/* A pooled network namespace for job `j` where the rules allow one
+ * (netns.h); the job holds the slot until job_clear.  Returns its
+ * descriptor (borrowed), or -1: the sandbox makes a fresh one.  A pool
+ * that cannot be built is reported once and never fails a job. */
+static int
+job_netns(struct spawner *sp, struct spawner_job *j)
+{
+	int slot, cerr;
+
+	if (!netns_pool_wanted(&j->plan.policy, &sp->probe))
+		return -1;
+	slot = netns_pool_take(&sp->netns, &cerr);
+	if (cerr != 0 && sp->log != NULL) {
+		cJSON *d = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(d, "errno", -cerr);
+		cJSON_AddStringToObject(d, "error", strerror(-cerr));
+		cJSON_AddStringToObject(d, "fallback", "a fresh network namespace per job");
+		event_emit(sp->log, EVENT_WARN, "sandbox_netns_pool_unavailable", d);
+	}
+	if (slot < 0)
+		return -1;
+	j->netns = &sp->netns;
+	j->netns_slot = slot;
+	return netns_pool_fd(&sp->netns, slot);
 }
 
 static int
@@ -149,8 +181,9 @@ start_job(struct spawner *sp, int sock, const struct msg *m)
 	argv[1] = NULL;
 	/* request_check hashed plan.exec_fd: the sandbox execs from that very
 	 * descriptor, so what runs is exactly what was hashed (manifest.h). */
-	rc = sandbox_run_start_fd(&j->run, &j->plan.policy, &j->filter, &sp->probe,
-	    j->plan.program, j->plan.exec_fd, argv, in_fd, sp->log, j->out_fd, j->err_fd, serr);
+	rc = sandbox_run_start_netns(&j->run, &j->plan.policy, &j->filter, &sp->probe,
+	    j->plan.program, j->plan.exec_fd, job_netns(sp, j), argv, in_fd, sp->log, j->out_fd,
+	    j->err_fd, serr);
 	close(j->plan.exec_fd);
 	j->plan.have_exec_fd = false;
 	if (rc != 0)
@@ -418,6 +451,8 @@ spawner_free(struct spawner *sp)
 		}
 		job_clear(j);
 	}
+	/* every job is reaped: nothing else holds the pooled namespaces */
+	netns_pool_close(&sp->netns);
 }
 
 /* After SHUTDOWN: the jobs were killed; wait (bounded) for each to be

@@ -28,6 +28,10 @@
  * JOB_OUTPUT chunks (stream stdout, up to 64 MiB) before JOB_DONE, whose
  * "stdout" is then null and "stdout_bytes" the size sent; a streaming
  * sensor's chunks are sent while it runs (spawner_sensor_round).
+ *
+ * Network namespaces: a root spawner lends its jobs loopback-only network
+ * namespaces from a pool, one per job slot (netns.h), where the rules
+ * allow; the result's layers.netns says "reused", "fresh" or "host".
  */
 #ifndef STAVILY_AGENT_SPAWNER_H
 #define STAVILY_AGENT_SPAWNER_H
@@ -39,6 +43,7 @@
 #include "agent/backoff.h"
 #include "agent/manifest.h"
 #include "agent/msg.h"
+#include "agent/netns.h"
 #include "agent/request.h"
 #include "base/util.h"
 #include "event/event.h"
@@ -62,6 +67,8 @@ struct spawner_job {
 	bool stream;                      /* a streaming sensor (see spawner_sensor_round) */
 	uint64_t streamed;                /* stdout bytes already sent while it ran */
 	uint64_t started_ms;              /* monotonic start time */
+	struct netns_pool *netns;         /* the pool lending it netns_slot, NULL = none */
+	int netns_slot;                   /* given back by job_clear, after the reaping */
 };
 
 /* One installed sensor plugin the spawner runs (sensor agents). */
@@ -91,6 +98,9 @@ struct spawner {
 	const struct config_sensor *sensor_cfg; /* borrowed; NULL = sensor.h built-in defaults */
 	struct spawner_sensor sensors[SPAWNER_MAX_JOBS];
 	struct spawner_job jobs[SPAWNER_MAX_JOBS];
+	/* Loopback-only network namespaces the jobs join, one per job slot,
+	 * created at the first job that needs one (netns.h, docs/agent.md). */
+	struct netns_pool netns;
 };
 
 /* Initialise (probes the sandbox layers, no fork).  Returns 0 or -EINVAL. */

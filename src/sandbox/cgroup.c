@@ -233,18 +233,54 @@ sandbox_limit_by_name(enum sandbox_limit_by by)
 
 /* ---- files ------------------------------------------------------------------ */
 
+/* Read the small text file `path` into `buf` (NUL-terminated).  Returns 0,
+ * -errno, or -EFBIG when it does not fit in cap - 1 bytes.  A caller's
+ * stack buffer instead of file_read_all's heap one: these files are read on
+ * every `sandbox run`, and each 16 KiB allocation there is an mmap/munmap
+ * pair plus page faults. */
+static int
+read_small(const char *path, char *buf, size_t cap)
+{
+	size_t len = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), e = 0;
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		n = read(fd, buf + len, cap - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			e = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len == cap - 1) {
+			/* Full: only an immediate EOF means it fitted. */
+			char extra;
+
+			do
+				n = read(fd, &extra, 1);
+			while (n < 0 && errno == EINTR);
+			e = n == 0 ? 0 : n < 0 ? -errno : -EFBIG;
+			break;
+		}
+	}
+	close(fd);
+	buf[len] = '\0';
+	return e;
+}
+
 static unsigned
 read_ctl_file(const char *dir, const char *name)
 {
-	char path[SANDBOX_CGROUP_PATH_MAX + 64], *s = NULL;
-	size_t len;
-	unsigned bits = 0;
+	char path[SANDBOX_CGROUP_PATH_MAX + 64], s[CG_FILE_MAX];
 
 	cg_fmt(path, sizeof(path), "%s/%s", dir, name);
-	if (file_read_all(path, CG_FILE_MAX, &s, &len) == 0)
-		bits = sandbox_cgroup_ctl_bits(s);
-	free(s);
-	return bits;
+	return read_small(path, s, sizeof(s)) == 0 ? sandbox_cgroup_ctl_bits(s) : 0;
 }
 
 static int
@@ -298,12 +334,35 @@ has_delegate_xattr(const char *path)
 	return n > 0 && v[0] == '1';
 }
 
+/* A cgroup2 filesystem is mounted at `path` itself (not only reached
+ * through it): the magic, and a device other than its parent's. */
+static bool
+is_cgroup2_mount(const char *path)
+{
+	char parent[64];
+	struct stat a, b;
+
+	if (!is_cgroup2(path) || (size_t)cg_fmt(parent, sizeof(parent), "%s/..", path) >= sizeof(parent))
+		return false;
+	return stat(path, &a) == 0 && stat(parent, &b) == 0 && a.st_dev != b.st_dev;
+}
+
 static void
 find_mount(struct sandbox_cgroup_site *s)
 {
+	/* Where systemd mounts it (unified, then hybrid layout): a few
+	 * syscalls instead of /proc/self/mountinfo, which the kernel
+	 * generates line by line for every mount (~40 us, each run). */
+	static const char *const well_known[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
 	char *mi = NULL, *line, *save = NULL;
-	size_t len;
+	size_t len, i;
 
+	for (i = 0; i < ARRAY_SIZE(well_known); i++)
+		if (is_cgroup2_mount(well_known[i])) {
+			cg_fmt(s->mount, sizeof(s->mount), "%s", well_known[i]);
+			s->mounted = true;
+			return;
+		}
 	if (file_read_all("/proc/self/mountinfo", MOUNTINFO_MAX, &mi, &len) != 0)
 		return;
 	for (line = strtok_r(mi, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
@@ -433,19 +492,17 @@ same_dir(const char *a, const char *b)
 void
 sandbox_cgroup_locate(const char *setting, bool setup, struct sandbox_cgroup_site *s)
 {
-	char self_dir[SANDBOX_CGROUP_PATH_MAX], *txt = NULL;
+	char self_dir[SANDBOX_CGROUP_PATH_MAX], txt[SELF_CGROUP_MAX];
 	bool own = false;
-	size_t len;
 	struct stat st;
 
 	memset(s, 0, sizeof(*s));
 	if (setting == NULL || setting[0] == '\0')
 		setting = "auto";
 	find_mount(s);
-	if (file_read_all("/proc/self/cgroup", SELF_CGROUP_MAX, &txt, &len) == 0 &&
+	if (read_small("/proc/self/cgroup", txt, sizeof(txt)) == 0 &&
 	    sandbox_cgroup_parse_self(txt, s->self, sizeof(s->self)) != 0)
 		s->self[0] = '\0';
-	free(txt);
 	self_dir[0] = '\0';
 	if (s->mounted && s->self[0] != '\0' &&
 	    (size_t)cg_fmt(self_dir, sizeof(self_dir), "%s%s", s->mount,

@@ -21,6 +21,7 @@
 
 #include "base/util.h"
 #include "sandbox/policy.h"
+#include "sandbox/scalloc.h"
 
 struct sandbox_filter {
 	struct sock_fprog prog;      /* prog.filter owned (free with sandbox_filter_free) */
@@ -30,6 +31,8 @@ struct sandbox_filter {
 	                              * sandbox_spawn compiles it (borrowed policy) */
 	void *ctx;                   /* libseccomp context kept by sandbox_filter_compile,
 	                              * released by sandbox_filter_free */
+	struct sandbox_scarena *arena; /* where ctx's memory lives (scalloc.h), owned:
+	                              * freed with ctx by sandbox_filter_free */
 };
 
 /* Largest BPF program the kernel loads (BPF_MAXINSNS instructions). */
@@ -56,6 +59,9 @@ int sandbox_filter_prepare(const struct sandbox_policy *p, bool user_notif, stru
 int sandbox_filter_compile(const struct sandbox_filter *prepared, struct sandbox_filter *out,
     char err[SANDBOX_ERR_LEN]) WARN_UNUSED;
 
+/* Free the program, and the libseccomp context a compile of a prepared
+ * filter keeps (sandbox_filter_compile) with its arena: cheap, because
+ * libseccomp's memory is an arena (scalloc.h), dropped in one piece. */
 void sandbox_filter_free(struct sandbox_filter *f);
 
 /* Async-signal-safe, allocation-free: load `f` into the calling thread.

@@ -18,6 +18,8 @@
 #include "sandbox/landlock.h"
 
 #define CGROUP_FILE_MAX 4096
+/* An integer sysctl's text ("96365\n"). */
+#define SYSCTL_TEXT_MAX 64
 
 /* Run `flags` unshare in a child; true if it worked. */
 static bool
@@ -154,18 +156,26 @@ sandbox_probe_run(struct sandbox_probe *pr)
 	probe_cgroup(pr);
 }
 
-/* A sysctl holding an integer; `dflt` when absent or unreadable. */
+/* A sysctl holding an integer; `dflt` when absent or unreadable.  One
+ * read into a stack buffer: `sandbox run` asks on every start, and a heap
+ * buffer would be this process's first malloc (setting up its arena). */
 static long
 sysctl_long(const char *path, long dflt)
 {
-	char *s = NULL;
-	size_t len;
-	long v = dflt;
+	char s[SYSCTL_TEXT_MAX];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
-	if (file_read_all(path, 64, &s, &len) == 0)
-		v = strtol(s, NULL, 10);
-	free(s);
-	return v;
+	if (fd < 0)
+		return dflt;
+	do
+		n = read(fd, s, sizeof(s) - 1);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n <= 0)
+		return dflt;
+	s[n] = '\0';
+	return strtol(s, NULL, 10);
 }
 
 void

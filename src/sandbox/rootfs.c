@@ -53,9 +53,14 @@ struct sandbox_rootfs {
 	char tmp_opts[ROOTFS_TMP_OPTS_MAX]; /* "" = no private /tmp */
 };
 
+/* One entry of the plan while it is computed (a few dozen bytes: the
+ * paths are pointers, not PATH_MAX arrays whose page faults showed in
+ * every start). */
 struct bind {
-	char src[PATH_MAX];          /* real path of the source */
-	char dst[PATH_MAX];          /* path inside the sandbox */
+	char *src;                   /* real path of the source, owned; NULL for tmpfs */
+	const char *dst;             /* path inside the sandbox, borrowed: the
+	                              * policy's entry, a device name, the program
+	                              * or ROOTFS_TMP, all outliving the plan */
 	bool dir, ro, tmpfs;         /* tmpfs: the private /tmp, not a bind */
 	unsigned long locked;
 };
@@ -151,8 +156,9 @@ add_bind(struct bind *b, size_t *n, const char *path, bool ro)
 		return 0; /* absent: nothing to show */
 	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
 		return 0;
-	snprintf(b[*n].src, PATH_MAX, "%s", real);
-	snprintf(b[*n].dst, PATH_MAX, "%s", path);
+	if ((b[*n].src = strdup(real)) == NULL)
+		return -ENOMEM;
+	b[*n].dst = path;
 	b[*n].dir = S_ISDIR(st.st_mode);
 	b[*n].ro = ro;
 	b[*n].locked = locked_flags(real);
@@ -207,15 +213,15 @@ sandbox_rootfs_plan(const struct sandbox_policy *p, const char *program, const c
     char err[SANDBOX_ERR_LEN])
 {
 	struct sandbox_rootfs *rf = NULL;
-	struct bind *b = NULL;
+	struct bind b[ROOTFS_MAX_BINDS];
 	size_t nb = 0, i;
 	bool prog_visible = false, private_tmp = p->tmp_size != 0;
 	int r = -ENOMEM;
 
 	*out = NULL;
+	memset(b, 0, sizeof(b));
 	rf = calloc(1, sizeof(*rf));
-	b = calloc(ROOTFS_MAX_BINDS, sizeof(*b));
-	if (rf == NULL || b == NULL)
+	if (rf == NULL)
 		goto fail;
 	rf->ops = calloc(ROOTFS_MAX_OPS, sizeof(*rf->ops));
 	if (rf->ops == NULL)
@@ -229,7 +235,7 @@ sandbox_rootfs_plan(const struct sandbox_policy *p, const char *program, const c
 		snprintf(rf->tmp_opts, sizeof(rf->tmp_opts), "mode=1777,size=%llu,nr_inodes=%llu",
 		    (unsigned long long)p->tmp_size, inodes);
 		rf->tmp_rights = tmp_rights;
-		snprintf(b[nb].dst, PATH_MAX, "%s", ROOTFS_TMP);
+		b[nb].dst = ROOTFS_TMP;
 		b[nb].dir = b[nb].tmpfs = true;
 		nb++;
 	}
@@ -279,12 +285,14 @@ sandbox_rootfs_plan(const struct sandbox_policy *p, const char *program, const c
 				snprintf(rf->cwd, sizeof(rf->cwd), "%s", cwd);
 				break;
 			}
-	free(b);
+	for (i = 0; i < nb; i++)
+		free(b[i].src);
 	*out = rf;
 	return 0;
 fail:
 	snprintf(err, SANDBOX_ERR_LEN, "mount namespace plan: %s", strerror(-r));
-	free(b);
+	for (i = 0; i < nb; i++)
+		free(b[i].src);
 	sandbox_rootfs_free(rf);
 	return r;
 }

@@ -64,6 +64,10 @@
 /* spawn_once: namespaces (auto) failed to set up, try without. */
 #define SPAWN_RETRY_WITHOUT_NS (-2)
 
+/* In MSG_NS's value, beside the enum sandbox_ns bits: the network namespace
+ * was joined (sandbox_spawn_netns), not created. */
+#define MSG_NS_NET_REUSED (1 << 30)
+
 /* Messages on the status pipe: one write each (atomic, < PIPE_BUF). */
 enum msg_kind {
 	MSG_LISTENER = 1,    /* value: listener fd number in the child */
@@ -108,6 +112,8 @@ struct child_plan {
 	bool pidns;                      /* an init process runs in a new pid namespace */
 	bool userns_in_clone;            /* CLONE_NEWUSER given with CLONE_NEWPID */
 	int exit_fd;                     /* init -> parent: the plugin's wait status */
+	int netns_fd;                    /* join it in init_main instead of CLONE_NEWNET; -1 = none */
+	bool netns_joined;               /* set by init_main in its copy of the plan */
 	const struct sandbox_rootfs *rootfs; /* minimal root, with CLONE_NEWNS */
 	bool ns_required;
 	bool drop_ids;                   /* setresuid to policy uid (started as root) */
@@ -124,6 +130,24 @@ child_msg(int kind, int value, int stage)
 	struct msg m = { kind, value, stage };
 
 	(void)!write(CHILD_STATUS_FD, &m, sizeof(m));
+}
+
+/* The capability and Landlock reports in one syscall: each message wakes
+ * the parent, and when it shares our CPU every wake-up costs a pair of
+ * context switches in the middle of the setup.  `landlock` < 0: none. */
+static void
+child_msg_layers(int caps_ok, int landlock)
+{
+	struct msg m[2] = { { MSG_CAPS, caps_ok, 0 }, { MSG_LANDLOCK, landlock, 0 } };
+	struct iovec iov[2] = { { &m[0], sizeof(m[0]) }, { &m[1], sizeof(m[1]) } };
+	struct mmsghdr mh[2];
+
+	memset(mh, 0, sizeof(mh));
+	mh[0].msg_hdr.msg_iov = &iov[0];
+	mh[0].msg_hdr.msg_iovlen = 1;
+	mh[1].msg_hdr.msg_iov = &iov[1];
+	mh[1].msg_hdr.msg_iovlen = 1;
+	(void)sendmmsg(CHILD_STATUS_FD, mh, landlock < 0 ? 1 : 2, MSG_NOSIGNAL);
 }
 
 static _Noreturn void
@@ -266,6 +290,8 @@ child_main(const struct child_plan *pl, bool under_init)
 		}
 		if (pl->pidns)
 			applied |= SANDBOX_NS_PID;
+		if (pl->netns_joined)
+			applied |= SANDBOX_NS_NET | MSG_NS_NET_REUSED;
 		if (pl->userns_in_clone)
 			applied |= SANDBOX_NS_USER;
 		child_msg(MSG_NS, applied, 0);
@@ -298,17 +324,18 @@ child_main(const struct child_plan *pl, bool under_init)
 		child_fail(ST_CAPS, errno);
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
 		caps_ok = 0;
-	child_msg(MSG_CAPS, caps_ok, 0);
 	/* 9. no new privileges: setuid binaries and file caps are inert. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		child_fail(ST_NNP, errno);
-	/* 10. Landlock. */
+	/* 10. Landlock.  Then both reports at once (child_msg_layers). */
 	if (pl->src_fds[CHILD_LANDLOCK_FD] >= 0) {
 		r = sandbox_landlock_restrict(CHILD_LANDLOCK_FD, pl->landlock_flags);
 		if (r != 0 && pl->landlock_required)
 			child_fail(ST_LANDLOCK, -r);
-		child_msg(MSG_LANDLOCK, r == 0, 0);
+		child_msg_layers(caps_ok, r == 0);
 		close(CHILD_LANDLOCK_FD);
+	} else {
+		child_msg_layers(caps_ok, -1);
 	}
 	/* 11. seccomp, last: from here on every syscall is filtered.  A
 	 * prepared filter's program is compiled by the parent meanwhile and
@@ -383,6 +410,7 @@ static _Noreturn void
 init_main(const struct child_plan *pl)
 {
 	struct sandbox_init_report rep;
+	struct child_plan local;
 	long pid;
 	int status;
 
@@ -398,6 +426,18 @@ init_main(const struct child_plan *pl)
 
 		(void)!write(pl->src_fds[3], &m, sizeof(m));
 		_exit(SANDBOX_SPAWN_SETUP);
+	}
+	/* A network namespace to join (sandbox_spawn_netns): here, before the
+	 * plugin process exists, so that it and everything it forks is in it
+	 * from the start.  If the join fails the plugin unshares a fresh one,
+	 * as without a namespace to join; the plan is our own copy now. */
+	if (pl->netns_fd >= 0) {
+		local = *pl;
+		if (syscall(SYS_setns, pl->netns_fd, CLONE_NEWNET) == 0)
+			local.netns_joined = true;
+		else
+			local.ns_flags |= CLONE_NEWNET;
+		pl = &local;
 	}
 	pid = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
 	if (pid < 0)
@@ -696,8 +736,9 @@ sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f,
  * what sandbox_spawn_fd does, or SPAWN_RETRY_WITHOUT_NS. */
 static int
 spawn_once(const struct sandbox_policy *p, const struct sandbox_filter *f,
-    const struct sandbox_probe *pr, const char *program, int program_fd, char *const argv[],
-    int stdin_fd, struct sandbox_child *c, char err[SANDBOX_ERR_LEN], bool no_ns)
+    const struct sandbox_probe *pr, const char *program, int program_fd, int netns_fd,
+    char *const argv[], int stdin_fd, struct sandbox_child *c, char err[SANDBOX_ERR_LEN],
+    bool no_ns)
 {
 	struct child_plan pl;
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, st[2] = { -1, -1 };
@@ -714,6 +755,7 @@ spawn_once(const struct sandbox_policy *p, const struct sandbox_filter *f,
 	c->pidfd = c->plugin_pidfd = c->exit_fd = c->notify_fd = c->stdout_fd = c->stderr_fd = -1;
 	c->cgroup.dirfd = -1;
 	memset(&pl, 0, sizeof(pl));
+	pl.netns_fd = -1;
 	err[0] = '\0';
 
 	/* The program: never searched in PATH (a name without '/' is relative
@@ -807,6 +849,14 @@ spawn_once(const struct sandbox_policy *p, const struct sandbox_filter *f,
 		snprintf(pl.gid_map, MAP_LEN, "%u %u 1\n", (unsigned)getegid(), (unsigned)getegid());
 		pl.ns_required = p->namespaces == SANDBOX_NS_REQUIRED ||
 		    (p->require & SANDBOX_LAYER_NAMESPACES);
+		/* Join the caller's network namespace instead (the rules:
+		 * spawn.h, sandbox_spawn_netns; the pid namespace is checked
+		 * again where its clone may fail, below). */
+		if (netns_fd >= 0 && root && (pl.ns_flags & CLONE_NEWNET) && !pl.userns_in_clone &&
+		    p->uid != 0) {
+			pl.netns_fd = netns_fd;
+			pl.ns_flags &= ~CLONE_NEWNET;
+		}
 	} else if (p->namespaces == SANDBOX_NS_REQUIRED || (p->require & SANDBOX_LAYER_NAMESPACES)) {
 		snprintf(err, SANDBOX_ERR_LEN, "required layer missing: namespaces (not permitted here)");
 		goto out;
@@ -928,6 +978,12 @@ spawn_once(const struct sandbox_policy *p, const struct sandbox_filter *f,
 			 * work, unshared by the plugin process itself. */
 			pl.pidns = false;
 			pl.ns_flags &= ~CLONE_NEWNS;
+			/* Without a pid namespace nothing ends every process of
+			 * the run with it: never join a shared namespace then. */
+			if (pl.netns_fd >= 0) {
+				pl.netns_fd = -1;
+				pl.ns_flags |= CLONE_NEWNET;
+			}
 			if (pl.userns_in_clone)
 				pl.ns_flags |= CLONE_NEWUSER;
 			pl.userns_in_clone = false;
@@ -1087,7 +1143,8 @@ spawn_once(const struct sandbox_policy *p, const struct sandbox_filter *f,
 			c->layers.seccomp_user_notif = true;
 			break;
 		case MSG_NS:
-			c->layers.namespaces = (unsigned)m.value;
+			c->layers.namespaces = (unsigned)m.value & ~(unsigned)MSG_NS_NET_REUSED;
+			c->layers.netns_reused = (m.value & MSG_NS_NET_REUSED) != 0;
 			break;
 		case MSG_CAPS:
 			c->layers.capabilities_dropped = m.value != 0;
@@ -1190,13 +1247,21 @@ sandbox_spawn_fd(const struct sandbox_policy *p, const struct sandbox_filter *f,
     const struct sandbox_probe *pr, const char *program, int program_fd, char *const argv[],
     int stdin_fd, struct sandbox_child *c, char err[SANDBOX_ERR_LEN])
 {
+	return sandbox_spawn_netns(p, f, pr, program, program_fd, -1, argv, stdin_fd, c, err);
+}
+
+int
+sandbox_spawn_netns(const struct sandbox_policy *p, const struct sandbox_filter *f,
+    const struct sandbox_probe *pr, const char *program, int program_fd, int netns_fd,
+    char *const argv[], int stdin_fd, struct sandbox_child *c, char err[SANDBOX_ERR_LEN])
+{
 	char why[SANDBOX_ERR_LEN];
-	int r = spawn_once(p, f, pr, program, program_fd, argv, stdin_fd, c, err, false);
+	int r = spawn_once(p, f, pr, program, program_fd, netns_fd, argv, stdin_fd, c, err, false);
 
 	if (r != SPAWN_RETRY_WITHOUT_NS)
 		return r;
 	snprintf(why, sizeof(why), "%s", err);
-	r = spawn_once(p, f, pr, program, program_fd, argv, stdin_fd, c, err, true);
+	r = spawn_once(p, f, pr, program, program_fd, -1, argv, stdin_fd, c, err, true);
 	if (r == 0)
 		snprintf(c->layers.ns_fallback, sizeof(c->layers.ns_fallback), "%s", why);
 	return r == SPAWN_RETRY_WITHOUT_NS ? SANDBOX_SPAWN_SETUP : r;

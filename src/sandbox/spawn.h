@@ -60,6 +60,9 @@ struct sandbox_layers {
 	bool rlimits;
 	unsigned namespaces;         /* enum sandbox_ns bits */
 	bool cgroup;                 /* the plugin runs in its own cgroup (cgroup.h) */
+	/* SANDBOX_NS_NET applied by joining the caller's namespace
+	 * (sandbox_spawn_netns) rather than creating a fresh one. */
+	bool netns_reused;
 	/* namespaces: auto, and setting them up failed (e.g. no fresh /proc
 	 * under a container's /proc masks): the run went on without any, and
 	 * this says why ("" = no fallback). */
@@ -122,6 +125,26 @@ int sandbox_spawn(const struct sandbox_policy *p, const struct sandbox_filter *f
 int sandbox_spawn_fd(const struct sandbox_policy *p, const struct sandbox_filter *f,
     const struct sandbox_probe *pr, const char *program, int program_fd, char *const argv[],
     int stdin_fd, struct sandbox_child *c, char err[SANDBOX_ERR_LEN]) WARN_UNUSED;
+
+/*
+ * The same, joining the network namespace `netns_fd` (setns, in the
+ * sandbox's init before it forks the plugin) instead of creating a fresh
+ * one; -1 = as sandbox_spawn_fd.  Borrowed: the caller keeps it open.  It
+ * is joined only when all of these hold, else a fresh namespace is made as
+ * usual: a network namespace applies at all (network_access is not full,
+ * namespaces apply), we are root (no user namespace: the namespace must be
+ * one the plugin holds no capability over), the run gets a new pid
+ * namespace (when its init is reaped, no process of the run is left in the
+ * namespace) and the plugin's uid is not 0 (euid 0 owns /proc/sys/net
+ * files of the namespace even without capabilities).  A failed setns falls
+ * back to a fresh namespace too.  c->layers.netns_reused says which
+ * happened.  The caller must not hand the same namespace to two runs at
+ * once, nor to the next run before this one's init was reaped.
+ */
+int sandbox_spawn_netns(const struct sandbox_policy *p, const struct sandbox_filter *f,
+    const struct sandbox_probe *pr, const char *program, int program_fd, int netns_fd,
+    char *const argv[], int stdin_fd, struct sandbox_child *c, char err[SANDBOX_ERR_LEN])
+    WARN_UNUSED;
 
 /* Close the child's descriptors (does not kill or reap it) and remove its
  * cgroup, if any (killing what is left inside: call after reaping). */

@@ -1087,6 +1087,16 @@ sandbox_run_start_fd(struct sandbox_run *r, const struct sandbox_policy *p,
     int program_fd, char *const argv[], int stdin_fd, struct event_log *log, int out_fd,
     int err_fd, char err[SANDBOX_ERR_LEN])
 {
+	return sandbox_run_start_netns(r, p, f, pr, program, program_fd, -1, argv, stdin_fd, log,
+	    out_fd, err_fd, err);
+}
+
+int
+sandbox_run_start_netns(struct sandbox_run *r, const struct sandbox_policy *p,
+    const struct sandbox_filter *f, const struct sandbox_probe *pr, const char *program,
+    int program_fd, int netns_fd, char *const argv[], int stdin_fd, struct event_log *log,
+    int out_fd, int err_fd, char err[SANDBOX_ERR_LEN])
+{
 	struct itimerspec its;
 	uint64_t period;
 	int ret;
@@ -1112,7 +1122,7 @@ sandbox_run_start_fd(struct sandbox_run *r, const struct sandbox_policy *p,
 		ret = SANDBOX_SPAWN_SETUP;
 		goto fail;
 	}
-	ret = sandbox_spawn_fd(p, f, pr, program, program_fd, argv, stdin_fd, &r->c, err);
+	ret = sandbox_spawn_netns(p, f, pr, program, program_fd, netns_fd, argv, stdin_fd, &r->c, err);
 	if (ret != 0)
 		goto fail;
 	if (r->c.layers.ns_fallback[0] != '\0') {
@@ -1307,6 +1317,10 @@ sandbox_run_result(const struct sandbox_run *r)
 		cJSON_AddItemToArray(ns, cJSON_CreateString("mount"));
 	if (r->c.layers.namespaces & SANDBOX_NS_PID)
 		cJSON_AddItemToArray(ns, cJSON_CreateString("pid"));
+	/* A network namespace of its own ("fresh"), one the agent's pool
+	 * lends out ("reused", docs/agent.md), or the host's ("host"). */
+	cJSON_AddStringToObject(lay, "netns", !(r->c.layers.namespaces & SANDBOX_NS_NET) ? "host" :
+	    r->c.layers.netns_reused ? "reused" : "fresh");
 	cJSON_AddBoolToObject(lay, "cgroup", r->c.layers.cgroup);
 	cJSON_AddStringToObject(lay, "cpu_limit_method", sandbox_limit_by_name(r->c.limits.cpu.by));
 	if (r->c.layers.ns_fallback[0] != '\0')

@@ -93,6 +93,15 @@ int sandbox_run_start_fd(struct sandbox_run *r, const struct sandbox_policy *p,
     int program_fd, char *const argv[], int stdin_fd, struct event_log *log, int out_fd,
     int err_fd, char err[SANDBOX_ERR_LEN]) WARN_UNUSED;
 
+/* The same, joining the network namespace `netns_fd` instead of creating
+ * one where the rules allow it (see sandbox_spawn_netns; borrowed, -1: a
+ * fresh one as usual).  The result's layers.netns says "reused" or
+ * "fresh". */
+int sandbox_run_start_netns(struct sandbox_run *r, const struct sandbox_policy *p,
+    const struct sandbox_filter *f, const struct sandbox_probe *pr, const char *program,
+    int program_fd, int netns_fd, char *const argv[], int stdin_fd, struct event_log *log,
+    int out_fd, int err_fd, char err[SANDBOX_ERR_LEN]) WARN_UNUSED;
+
 /* The descriptor to poll for this run (readable when step has work). */
 int sandbox_run_fd(const struct sandbox_run *r);
 

@@ -2,8 +2,11 @@
  * lines, the cpu.max / memory.max / pids.max text we write, the key-value
  * files we read, and the per-limit plan (which mechanism, and why). */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/fileio.h"
 #include "harness.h"
 #include "sandbox/cgroup.h"
 #include "sandbox/policy.h"
@@ -212,6 +215,48 @@ test_locate_settings(void)
 	CHECK_EQ_STR(s.why, "/tmp is not a cgroup v2 directory");
 }
 
+/*
+ * The site lookup reads the well-known mount points before mountinfo
+ * (cgroup.c, find_mount): it must find a cgroup2 mount that mountinfo lists
+ * (the first one, as before, on any host with one cgroup2 mount), and the
+ * "0::" path of /proc/self/cgroup, exactly as parsing the files does here.
+ */
+static void
+test_locate_matches_proc(void)
+{
+	struct sandbox_cgroup_site s;
+	char *mi = NULL, *cg = NULL, *line, *save = NULL, first[SANDBOX_CGROUP_PATH_MAX] = "";
+	char self[SANDBOX_CGROUP_PATH_MAX] = "";
+	size_t len, n = 0;
+	bool listed = false;
+
+	sandbox_cgroup_locate("auto", false, &s);
+	CHECK(file_read_all("/proc/self/mountinfo", 1 << 20, &mi, &len) == 0);
+	for (line = mi != NULL ? strtok_r(mi, "\n", &save) : NULL; line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char point[SANDBOX_CGROUP_PATH_MAX];
+
+		if (sandbox_cgroup_mountinfo_line(line, point, sizeof(point)) != 1)
+			continue;
+		if (n++ == 0)
+			snprintf(first, sizeof(first), "%s", point);
+		if (strcmp(point, s.mount) == 0)
+			listed = true;
+	}
+	free(mi);
+	CHECK_EQ_INT(s.mounted, n > 0);
+	if (n > 0) {
+		CHECK(listed);
+		if (n == 1)
+			CHECK_EQ_STR(s.mount, first);
+	}
+	CHECK(file_read_all("/proc/self/cgroup", 8192, &cg, &len) == 0);
+	if (cg != NULL && sandbox_cgroup_parse_self(cg, self, sizeof(self)) != 0)
+		self[0] = '\0';
+	free(cg);
+	CHECK_EQ_STR(s.self, self);
+}
+
 int
 main(void)
 {
@@ -221,5 +266,6 @@ main(void)
 	RUN(test_kv_and_controllers);
 	RUN(test_plan);
 	RUN(test_locate_settings);
+	RUN(test_locate_matches_proc);
 	return HARNESS_EXIT();
 }
