@@ -208,7 +208,7 @@ single `sandbox run`s on this machine (µs, moderate load; kernel times from
 | --- | ---: | --- | --- |
 | exec + start of the 2.5 MB static-pie `stavily` | ~140 over a tiny static program | kernel | the "process start only" row |
 | policy defaults + `--set`, probe | ~90 | sandbox | one file read left: /proc/sys/user/max_user_namespaces (probe.c) |
-| seccomp filter: libseccomp compile ~380; releasing libseccomp's context ~60 is deferred (`sandbox_filter_free`) | ~380 | sandbox | compiled by the parent *after* the clone, meant to overlap the child's namespace setup; but the scheduler mostly starts the child on the parent's CPU, and clock instrumentation shows the child's (the init's) first instruction after the compile ended: in series here (see the namespaces=off section) |
+| seccomp filter: libseccomp compile, its allocations in our arena (scalloc.h) | ~80-150 (was ~380 on musl's malloc) | sandbox | compiled by the parent *after* the clone, meant to overlap the child's namespace setup; the scheduler mostly starts the child on the parent's CPU, so it is in series here; releasing the context and its arena costs 1-6 µs |
 | cgroup discovery (well-known cgroup2 mount points, /proc/self/cgroup into a stack buffer) | ~40 | cgroup.c | per run; ~105 while it parsed /proc/self/mountinfo |
 | minimal-root plan | ~75 | rootfs.c | realpath/statvfs per entry; ~125 while each planned bind held two PATH_MAX arrays in a 590 KB calloc (now pointers, on the stack) |
 | Landlock ruleset | ~40 | sandbox | |
@@ -235,8 +235,8 @@ alternately: 1.487 -> 1.298 ms (namespaces=required: 2.61 -> 2.43 ms).
 | Landlock ruleset (8 paths) | 29 | 28 | |
 | pipes, socketpair, filter buffer | 20 | 21 | |
 | clone | 47 | 45 | |
-| libseccomp compile | 381 | 380 | ~70% of it is musl's malloc: mmap/munmap of emptied groups and fresh-page faults (perf); see below |
-| send the program; release libseccomp's context | 68 | 4 | the release is deferred to the next compile (a one-shot run never pays it) |
+| libseccomp compile | 381 | 380 | ~70% of it was musl's malloc: mmap/munmap of emptied groups and fresh-page faults (perf); the arena below takes it to ~80-150 |
+| send the program; release libseccomp's context | 68 | 4 | the context and its arena are dropped in one piece |
 | (child waits for the CPU: it starts when the parent polls) | 14 | 16 | the child mostly shares the parent's CPU |
 | child: descriptors, signal dispositions, rlimits | 52 | 51 | 64 rt_sigaction, close_range |
 | child: capability bounding set (41 prctl), ids, NNP, Landlock, reports | 88 | 82 | capability and Landlock reports in one sendmmsg instead of two wake-ups of the parent |
@@ -246,37 +246,31 @@ alternately: 1.487 -> 1.298 ms (namespaces=required: 2.61 -> 2.43 ms).
 | supervisor setup, plugin runs and exits, reaping, result | 124 | 118 | |
 | total from `sandbox_main` | 1218 | 1034 | plus the process's exec and exit: the launcher's p50 |
 
-What is left, and what would remove it (not done, for the lead to decide):
+Since that table: libseccomp's allocations go to an arena of ours
+(src/sandbox/scalloc.h: its malloc/calloc/realloc/free/strdup calls are
+renamed in libseccomp.a by vendor/build.sh; a 256 KiB static first chunk,
+so a one-shot run makes 5 mmap/munmap calls instead of 52). Measured with
+old and new binaries alternating, median of 5 repeats of 300 runs:
+`sandbox run` namespaces=off 1.277 -> 1.065 ms (two-level floor 0.371 ms
+in that run: +0.91 -> +0.69 ms), namespaces=required 2.357 -> 2.170 ms.
 
-- The libseccomp compile (~380 µs, serial). Measured with a bump
-  allocator linked in for a test: compile ~190 µs, `sandbox run` p50 about
-  0.25 ms lower. A per-compile arena for libseccomp's allocations
-  (`-Wl,--wrap=malloc,...` or renamed symbols in libseccomp.a, active only
-  inside `filter_build`) would give that without changing the program's
-  allocator elsewhere.
-- Overlap: pinning the *parent* away from its CPU during the compile
-  (`sched_setaffinity` on itself, restored after; the child is never
-  touched) lets the child's setup run meanwhile: namespaces=required p50
-  -0.33 ms, namespaces=off about -0.05 ms with a worse p99 under load.
-- Linking `stavily` as a non-PIE static binary: about -0.06 ms, but it
-  drops ASLR of the binary: rejected.
+Not done, with their measured effect: pinning the *parent* away from its
+CPU during the compile (`sched_setaffinity`) lets the child's setup run
+meanwhile (namespaces=required -0.33 ms, namespaces=off about -0.05 ms,
+worse p99 under load); linking `stavily` as a non-PIE static binary
+(about -0.06 ms, but it drops the binary's ASLR: rejected).
 
 Why 2x over `bwrap --unshare-all` is not reached. The kernel floor row
 (bench/nsfloor: the same namespaces, a tmpfs root, pivot_root, detach of
-the old root, exec, nothing else) is about 1 ms on this machine, so for 2x
-the whole user-space side of `sandbox run` (process start, policy, cgroup
-discovery, root plan, Landlock, seccomp, supervisor, result) would have to
-fit in about bwrap / 2 - floor, roughly 0.2-0.5 ms; it takes about 1.7 ms
-today, bubblewrap's own side about 1.5-2 ms. (An earlier version of this
-page said the shared kernel work was most of both totals: the floor row
-measured in the same run shows it is about a third.) The largest items of
-ours, in order: the seccomp compile is already off the critical path; then
-the cgroup discovery and the root plan (~360 µs together), the policy and
-probe work (~90 µs), the supervisor's listener hand-over and result. What
-would change the picture, both design decisions not taken: a pool of
-pre-created network namespaces kept by the agent's spawner (one per job,
-never shared), or no network namespace when the filter leaves the plugin
-no way to create a socket (`socket` blocked, as in the brief's policy).
+the old root, exec, nothing else) is itself about bwrap / 2 on this
+machine (see its row and bwrap's in the table above), so no sandbox that
+creates the same namespaces and also does Landlock, seccomp and
+supervision can start in bwrap / 2 here: what is left of ours over the
+floor is the row "`sandbox run` namespaces=required - kernel floor". The
+agent, a long-running process, already avoids one of the kernel's costs:
+its jobs join pooled, reused network namespaces (docs/agent.md, "Reused
+network namespaces"); a one-shot `sandbox run` has nothing to reuse and
+creates them like bubblewrap does.
 ANALYSIS
 } >"$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
