@@ -1,5 +1,6 @@
 /* see netns.h */
 #include "agent/netns.h"
+#include "sandbox/filter.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,7 +35,7 @@ bool
 netns_pool_wanted(const struct sandbox_policy *p, const struct sandbox_probe *pr)
 {
 	return geteuid() == 0 && pr->namespaces && p->namespaces != SANDBOX_NS_OFF &&
-	    p->network != SANDBOX_NET_FULL && p->uid != 0;
+	    p->network != SANDBOX_NET_FULL && p->uid != 0 && sandbox_filter_denies(p, SYS_socket);
 }
 
 /* In the child, already in its new network namespace: lo up, checked.

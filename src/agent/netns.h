@@ -52,7 +52,10 @@ void netns_pool_init(struct netns_pool *np, size_t size);
  * (`pr`, p->namespaces not off), the job gets a network namespace at all
  * (network_access is not full) and the plugin's uid is not 0 (euid 0 owns
  * the namespace's /proc/sys/net files even without capabilities and could
- * leave a changed sysctl behind).  The pid-namespace rule is the
+ * leave a changed sysctl behind), and the filter denies socket() (then the
+ * job can create nothing in the namespace that could outlive it: IPv6 flow
+ * labels linger up to 150 s, abstract unix names until the unix garbage
+ * collector runs).  The pid-namespace rule is the
  * sandbox's: it joins only when the job's init runs in a new pid namespace
  * (sandbox/spawn.h).
  */

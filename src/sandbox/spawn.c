@@ -853,7 +853,7 @@ spawn_once(const struct sandbox_policy *p, const struct sandbox_filter *f,
 		 * spawn.h, sandbox_spawn_netns; the pid namespace is checked
 		 * again where its clone may fail, below). */
 		if (netns_fd >= 0 && root && (pl.ns_flags & CLONE_NEWNET) && !pl.userns_in_clone &&
-		    p->uid != 0) {
+		    p->uid != 0 && sandbox_filter_denies(p, SYS_socket)) {
 			pl.netns_fd = netns_fd;
 			pl.ns_flags &= ~CLONE_NEWNET;
 		}

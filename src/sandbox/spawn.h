@@ -135,8 +135,11 @@ int sandbox_spawn_fd(const struct sandbox_policy *p, const struct sandbox_filter
  * namespaces apply), we are root (no user namespace: the namespace must be
  * one the plugin holds no capability over), the run gets a new pid
  * namespace (when its init is reaped, no process of the run is left in the
- * namespace) and the plugin's uid is not 0 (euid 0 owns /proc/sys/net
- * files of the namespace even without capabilities).  A failed setns falls
+ * namespace), the plugin's uid is not 0 (euid 0 owns /proc/sys/net
+ * files of the namespace even without capabilities) and the filter denies
+ * socket() (a plugin that cannot create a socket can leave nothing in the
+ * namespace: no port, no abstract name, no IPv6 flow label, which can
+ * outlive their process by up to 150 s).  A failed setns falls
  * back to a fresh namespace too.  c->layers.netns_reused says which
  * happened.  The caller must not hand the same namespace to two runs at
  * once, nor to the next run before this one's init was reaped.

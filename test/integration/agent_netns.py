@@ -3,21 +3,24 @@
 docs/agent.md "Reused network namespaces"), black-box through a real
 orchestrator and agent.
 
-A root agent lends its jobs loopback-only network namespaces, one per job
-slot, instead of creating one per job.  The plugin (test/plugins/
-agent_netinfo.c) prints its namespace's SO_NETNS_COOKIE, which the kernel
-never gives twice in a boot (inode numbers are handed out again once a
-namespace is freed, so they cannot tell "reused" from "fresh"):
-  - two jobs in a row run in the same namespace, not the host's;
-  - a job whose forked child (in its own session) holds a UDP port and an
-    abstract unix name leaves nothing behind: the next job in that
-    namespace can bind both (the first job's own probe, while its child
-    lives, sees both in use: the probe can tell);
-  - loopback works in a lent namespace (a UDP datagram to itself);
-  - an agent whose local policy is network_access: full runs jobs in the
-    host's namespace (layers.netns "host");
-  - an agent started as nobody (user namespaces) gets a fresh namespace per
-    job.
+A root agent lends loopback-only network namespaces, one per job slot, to
+jobs whose policy denies socket() (the default policy does): such a job can
+create nothing in a namespace that could outlive it.  The agent here allows
+socket() locally; a job tightens that with `--policy blocked_syscalls=
+exec,socket`.  The plugin (test/plugins/agent_netinfo.c) prints what
+/proc/self/ns/net names; while the spawner holds a pooled namespace open,
+its inode number cannot go to another namespace, so "the job's namespace is
+one the spawner holds" is checked against /proc/SPAWNER/fd:
+  - two jobs in a row (socket denied) run in the same pooled namespace, not
+    the host's;
+  - a job that may create sockets gets a fresh namespace (layers.netns
+    fresh), not one the spawner holds: its child (own session) holding a
+    UDP port and an abstract unix name leaves nothing for a later job,
+    which runs elsewhere and finds both free;
+  - two concurrent jobs take two slots, the spawner holds two descriptors;
+  - loopback works in a job's namespace (a UDP datagram to itself);
+  - network_access: full runs jobs in the host's namespace (layers.netns
+    "host"), an agent started as nobody gets a fresh namespace per job.
 Plugins running as uid 0 get a fresh namespace too, but the configuration
 refuses `sandbox.user: 0:0`, so no agent can run one: test_agent_netns (unit)
 checks that rule on the sandbox API directly.
@@ -76,9 +79,12 @@ def start(name, agent_extra="", sandbox_extra="", as_nobody=False):
     return a, d
 
 
-def submit(agent, args):
+NOSOCK = ("--policy", "blocked_syscalls=exec,socket")
+
+
+def submit(agent, args, *policy):
     r = run(STAVILY, "ctl", "-S", S.sock, "--json", "job", "submit", "--agent", "acme/" + agent,
-            "--plugin", "netinfo", "--args", json.dumps(args))
+            "--plugin", "netinfo", "--args", json.dumps(args), *policy)
     return json.loads(r.stdout).get("id") if r.returncode == 0 else None
 
 
@@ -88,18 +94,25 @@ def outcome(jid):
     return res, out
 
 
-def job(agent, args):
-    return outcome(submit(agent, args))
+def job(agent, args, *policy):
+    return outcome(submit(agent, args, *policy))
+
+
+def spawner_netns(pid):
+    """The network namespaces the spawner holds open ("net:[N]")."""
+    held = []
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if link.startswith("net:["):
+            held.append(link)
+    return held
 
 
 def spawner_netns_fds(pid):
-    n = 0
-    for fd in os.listdir("/proc/%d/fd" % pid):
-        try:
-            n += os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("net:[")
-        except OSError:
-            pass
-    return n
+    return len(spawner_netns(pid))
 
 
 def netns_of(res):
@@ -123,52 +136,56 @@ try:
     # ---- root agent, plugins as 65534: the pool --------------------------------------------
     # two job slots: a job takes a slot whose namespace exists before a new one is made
     a, d = start("pooled", agent_extra="  max_concurrent_jobs: 2\n")
-    r1, o1 = job("pooled", {"mode": "ns"})
-    r2, o2 = job("pooled", {"mode": "ns"})
-    T.check("a job runs in a network namespace lent by the pool (layers.netns reused, 'net' listed)",
+    r1, o1 = job("pooled", {"mode": "ns"}, *NOSOCK)
+    r2, o2 = job("pooled", {"mode": "ns"}, *NOSOCK)
+    held = spawner_netns(a.pid)
+    T.check("a job whose policy denies socket runs in a namespace lent by the pool "
+            "(layers.netns reused, 'net' listed)",
             r1.get("status") == "succeeded" and netns_of(r1) == "reused"
             and "net" in (r1.get("layers") or {}).get("namespaces", []), summary(r1, o1))
-    T.check("the pooled namespace is not the host's (inode and cookie differ)",
-            o1.get("netns", HOST_NS) != HOST_NS and o1.get("cookie") not in (None, 0, HOST_COOKIE),
-            (HOST_NS, HOST_COOKIE, o1))
-    T.check("the next job runs in the same namespace (same SO_NETNS_COOKIE)",
+    T.check("the lent namespace is one the spawner holds open, not the host's",
+            o1.get("netns") in held and o1.get("netns") != HOST_NS, (HOST_NS, held, o1))
+    T.check("the next job runs in the same namespace",
             r2.get("status") == "succeeded" and netns_of(r2) == "reused"
-            and o2.get("cookie") == o1.get("cookie") and o2.get("netns") == o1.get("netns"),
-            (o1, summary(r2, o2)))
+            and o2.get("netns") == o1.get("netns"), (o1, summary(r2, o2)))
 
     port = 20000 + os.getpid() % 20000
     r3, o3 = job("pooled", {"mode": "hold", "port": port})
     probe3 = o3.get("probe") or {}
-    T.check("a job forks a child (own session) holding UDP 127.0.0.1:%d and an abstract unix name; "
-            "its own probe sees both in use" % port,
-            r3.get("status") == "succeeded" and o3.get("held") is True
-            and probe3.get("udp") == "in_use" and probe3.get("abstract") == "in_use"
-            and o3.get("cookie") == o1.get("cookie"), summary(r3, o3))
+    T.check("a job that may create sockets gets a fresh namespace, not one the spawner holds",
+            r3.get("status") == "succeeded" and netns_of(r3) == "fresh"
+            and o3.get("netns") not in spawner_netns(a.pid) + [HOST_NS], (held, summary(r3, o3)))
+    T.check("that job forks a child (own session) holding UDP 127.0.0.1:%d and an abstract unix "
+            "name; its own probe sees both in use" % port,
+            o3.get("held") is True and probe3.get("udp") == "in_use" and probe3.get("abstract") == "in_use",
+            summary(r3, o3))
     r4, o4 = job("pooled", {"mode": "probe", "port": port})
     probe4 = o4.get("probe") or {}
-    T.check("the next job in the same namespace finds the port and the name free: nothing of the "
-            "previous job survived", r4.get("status") == "succeeded" and o4.get("cookie") == o1.get("cookie")
+    T.check("a later job finds the port and the name free: nothing of the previous job reaches it",
+            r4.get("status") == "succeeded" and netns_of(r4) == "fresh"
             and probe4.get("udp") == "free" and probe4.get("abstract") == "free", summary(r4, o4))
     T.check("the plugin holds no descriptor above 2 (the pool's is not leaked)",
-            o1.get("fds") == [] and o4.get("fds") == [], (o1, o4))
+            o1.get("fds") == [] and o2.get("fds") == [] and o4.get("fds") == [], (o1, o2, o4))
 
     # two jobs at once take two slots; the spawner holds one descriptor per slot made
-    j1 = submit("pooled", {"mode": "wait"})
-    j2 = submit("pooled", {"mode": "wait"})
+    j1 = submit("pooled", {"mode": "wait"}, *NOSOCK)
+    j2 = submit("pooled", {"mode": "wait"}, *NOSOCK)
     (w1, u1), (w2, u2) = outcome(j1), outcome(j2)
+    held = spawner_netns(a.pid)
     ov = min(w1.get("wall_ms", 0), w2.get("wall_ms", 0))
     T.check("two concurrent jobs run in two different lent namespaces, one of them the first's",
             w1.get("status") == "succeeded" and w2.get("status") == "succeeded"
             and netns_of(w1) == "reused" and netns_of(w2) == "reused"
-            and u1.get("cookie") != u2.get("cookie") and o1.get("cookie") in (u1.get("cookie"), u2.get("cookie")),
-            (ov, summary(w1, u1), summary(w2, u2)))
+            and u1.get("netns") != u2.get("netns") and u1.get("netns") in held and u2.get("netns") in held
+            and o1.get("netns") in (u1.get("netns"), u2.get("netns")),
+            (ov, held, summary(w1, u1), summary(w2, u2)))
     T.check("the spawner holds exactly one network namespace descriptor per slot (2)",
-            spawner_netns_fds(a.pid) == 2, spawner_netns_fds(a.pid))
+            len(held) == 2, held)
 
     r5, o5 = job("pooled", {"mode": "loopback"})
-    T.check("loopback works in the lent namespace (UDP datagram to itself over 127.0.0.1)",
+    T.check("loopback works in a job's network namespace (UDP datagram to itself over 127.0.0.1)",
             r5.get("status") == "succeeded" and o5.get("loopback") == "ok"
-            and o5.get("cookie") == o1.get("cookie"), summary(r5, o5))
+            and o5.get("netns") != HOST_NS, summary(r5, o5))
     T.check("no sandbox_netns_pool_unavailable event as root",
             not agent_events(d, "sandbox_netns_pool_unavailable"), agent_events(d, "sandbox_netns_pool_unavailable"))
 

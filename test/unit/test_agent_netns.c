@@ -154,6 +154,19 @@ test_wanted(void)
 	CHECK(netns_pool_wanted(&p, &pr));
 	p.namespaces = SANDBOX_NS_OFF;
 	CHECK(!netns_pool_wanted(&p, &pr));
+	p.namespaces = SANDBOX_NS_AUTO;
+	CHECK(netns_pool_wanted(&p, &pr));
+	/* a plugin that may create sockets could leave state behind */
+	{
+		char err[SANDBOX_ERR_LEN];
+
+		/* the default allowlist leaves socket out: a denylist instead */
+		CHECK_EQ_INT(sandbox_policy_set(&p, "allowed_syscalls=", err), 0);
+		CHECK_EQ_INT(sandbox_policy_set(&p, "blocked_syscalls=exec", err), 0);
+		CHECK(!netns_pool_wanted(&p, &pr));
+		CHECK_EQ_INT(sandbox_policy_set(&p, "blocked_syscalls=exec,socket", err), 0);
+		CHECK(netns_pool_wanted(&p, &pr));
+	}
 	sandbox_policy_free(&p);
 }
 
@@ -180,7 +193,7 @@ run_sh(uid_t uid, enum sandbox_net network, int netns_fd, ino_t *ino, struct san
 	CHECK_EQ_INT(sandbox_policy_set(&p, "filesystem_access=/tmp,/bin:ro,/usr:ro,/lib:ro,/lib64:ro",
 	    err), 0);
 	CHECK_EQ_INT(sandbox_policy_set(&p, "allowed_syscalls=", err), 0);
-	CHECK_EQ_INT(sandbox_policy_set(&p, "blocked_syscalls=exec", err), 0);
+	CHECK_EQ_INT(sandbox_policy_set(&p, "blocked_syscalls=exec,socket", err), 0);
 	CHECK_EQ_INT(sandbox_policy_set(&p, "wall_timeout=10s", err), 0);
 	p.uid = uid;
 	p.gid = uid;
