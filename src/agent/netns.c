@@ -1,15 +1,13 @@
 /* see netns.h */
 #include "agent/netns.h"
-#include "sandbox/filter.h"
+#include "sandbox/spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <net/if.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -29,34 +27,6 @@ netns_pool_init(struct netns_pool *np, size_t size)
 	np->size = size < NETNS_POOL_MAX ? size : NETNS_POOL_MAX;
 	for (i = 0; i < NETNS_POOL_MAX; i++)
 		np->fd[i] = -1;
-}
-
-bool
-netns_pool_wanted(const struct sandbox_policy *p, const struct sandbox_probe *pr)
-{
-	return geteuid() == 0 && pr->namespaces && p->namespaces != SANDBOX_NS_OFF &&
-	    p->network != SANDBOX_NET_FULL && p->uid != 0 && sandbox_filter_denies(p, SYS_socket);
-}
-
-/* In the child, already in its new network namespace: lo up, checked.
- * Only syscalls (we are a raw clone of the spawner). */
-static int
-child_loopback_up(void)
-{
-	struct ifreq ifr;
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), ok = 0;
-
-	if (s < 0)
-		return 0;
-	memset(&ifr, 0, sizeof(ifr));
-	memcpy(ifr.ifr_name, "lo", 3);
-	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
-		ifr.ifr_flags |= IFF_UP;
-		if (ioctl(s, SIOCSIFFLAGS, &ifr) == 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0)
-			ok = (ifr.ifr_flags & IFF_UP) != 0;
-	}
-	close(s);
-	return ok;
 }
 
 static pid_t
@@ -86,7 +56,7 @@ netns_create(void)
 	if (pid == 0) {
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 			_exit(NETNS_CHILD_SETUP);
-		if (!child_loopback_up())
+		if (sandbox_loopback_up() != 0)
 			_exit(NETNS_CHILD_NO_LO);
 		/* Stopped, it still holds the namespace for our open below;
 		 * a zombie would not (its namespaces are gone at exit). */
@@ -141,7 +111,6 @@ netns_pool_take(struct netns_pool *np, int *create_err)
 		 * network namespaces, a seccomp/LSM denial) will not go away,
 		 * and every job would pay the attempt. */
 		np->unavailable = true;
-		np->error = fd;
 		*create_err = fd;
 		np->fresh++;
 		return -1;

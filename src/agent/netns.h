@@ -13,8 +13,9 @@
  * A slot is busy from the job's start until its sandbox init was reaped
  * (netns_pool_put after sandbox_run_free): under a pid namespace that
  * reaping means no process of the job is left, so no socket of the job
- * either.  Who may join a slot is netns_pool_wanted's decision (the
- * sandbox checks the same rules again before it joins).
+ * either.  Who may join a slot is sandbox_netns_joinable's decision
+ * (sandbox/spawn.h), asked by the spawner before it takes one and by the
+ * sandbox again before it joins.
  *
  * Not thread-safe: the spawner is single-threaded.
  */
@@ -37,29 +38,12 @@ struct netns_pool {
 	int fd[NETNS_POOL_MAX];       /* namespace descriptor, -1 = not created yet */
 	bool busy[NETNS_POOL_MAX];
 	bool unavailable;             /* creating a slot failed: fresh namespaces from now on */
-	int error;                    /* -errno of that failure (0 = none) */
 	uint64_t created, taken, fresh; /* counters: slots made, joins handed out, no slot free */
 };
 
 /* An empty pool of `size` slots (capped at NETNS_POOL_MAX); creates
  * nothing.  Cannot fail. */
 void netns_pool_init(struct netns_pool *np, size_t size);
-
-/*
- * Whether a job under policy `p` may run in a pooled namespace: the caller
- * is root (euid 0: no user namespace, and a namespace owned by the initial
- * user namespace, where no job holds CAP_NET_ADMIN), namespaces can apply
- * (`pr`, p->namespaces not off), the job gets a network namespace at all
- * (network_access is not full) and the plugin's uid is not 0 (euid 0 owns
- * the namespace's /proc/sys/net files even without capabilities and could
- * leave a changed sysctl behind), and the filter denies socket() (then the
- * job can create nothing in the namespace that could outlive it: IPv6 flow
- * labels linger up to 150 s, abstract unix names until the unix garbage
- * collector runs).  The pid-namespace rule is the
- * sandbox's: it joins only when the job's init runs in a new pid namespace
- * (sandbox/spawn.h).
- */
-bool netns_pool_wanted(const struct sandbox_policy *p, const struct sandbox_probe *pr);
 
 /*
  * Take a free slot, creating its namespace if it has none yet.  Returns the

@@ -109,7 +109,7 @@ job_netns(struct spawner *sp, struct spawner_job *j)
 {
 	int slot, cerr;
 
-	if (!netns_pool_wanted(&j->plan.policy, &sp->probe))
+	if (!sandbox_netns_joinable(&j->plan.policy, &sp->probe))
 		return -1;
 	slot = netns_pool_take(&sp->netns, &cerr);
 	if (cerr != 0 && sp->log != NULL) {

@@ -171,23 +171,34 @@ write_file(const char *path, const char *s)
 	return n == (ssize_t)len ? 0 : -EIO;
 }
 
-/* In a new network namespace: bring loopback up (restricted/none keep
- * loopback only).  Best effort: without lo the plugin simply has no network. */
-static void
-loopback_up(void)
+int
+sandbox_loopback_up(void)
 {
 	struct ifreq ifr;
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
 
 	if (s < 0)
-		return;
+		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
 	memcpy(ifr.ifr_name, "lo", 3);
-	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) != 0)
+		r = -errno;
+	else if (!(ifr.ifr_flags & IFF_UP)) {
 		ifr.ifr_flags |= IFF_UP;
-		(void)ioctl(s, SIOCSIFFLAGS, &ifr);
+		if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0 || ioctl(s, SIOCGIFFLAGS, &ifr) != 0)
+			r = -errno;
+		else if (!(ifr.ifr_flags & IFF_UP))
+			r = -ENETDOWN;
 	}
 	close(s);
+	return r;
+}
+
+bool
+sandbox_netns_joinable(const struct sandbox_policy *p, const struct sandbox_probe *pr)
+{
+	return geteuid() == 0 && pr->namespaces && p->namespaces != SANDBOX_NS_OFF &&
+	    p->network != SANDBOX_NET_FULL && p->uid != 0 && sandbox_filter_denies(p, SYS_socket);
 }
 
 static int write_maps(const struct child_plan *pl);
@@ -282,7 +293,8 @@ child_main(const struct child_plan *pl, bool under_init)
 				applied |= SANDBOX_NS_UTS;
 			}
 			if (pl->ns_flags & CLONE_NEWNET) {
-				loopback_up();
+				/* best effort: without lo the plugin has no network */
+				(void)sandbox_loopback_up();
 				applied |= SANDBOX_NS_NET;
 			}
 		} else if (pl->ns_required) {
@@ -852,8 +864,7 @@ spawn_once(const struct sandbox_policy *p, const struct sandbox_filter *f,
 		/* Join the caller's network namespace instead (the rules:
 		 * spawn.h, sandbox_spawn_netns; the pid namespace is checked
 		 * again where its clone may fail, below). */
-		if (netns_fd >= 0 && root && (pl.ns_flags & CLONE_NEWNET) && !pl.userns_in_clone &&
-		    p->uid != 0 && sandbox_filter_denies(p, SYS_socket)) {
+		if (netns_fd >= 0 && sandbox_netns_joinable(p, pr)) {
 			pl.netns_fd = netns_fd;
 			pl.ns_flags &= ~CLONE_NEWNET;
 		}

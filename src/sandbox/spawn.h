@@ -127,27 +127,40 @@ int sandbox_spawn_fd(const struct sandbox_policy *p, const struct sandbox_filter
     int stdin_fd, struct sandbox_child *c, char err[SANDBOX_ERR_LEN]) WARN_UNUSED;
 
 /*
- * The same, joining the network namespace `netns_fd` (setns, in the
- * sandbox's init before it forks the plugin) instead of creating a fresh
- * one; -1 = as sandbox_spawn_fd.  Borrowed: the caller keeps it open.  It
- * is joined only when all of these hold, else a fresh namespace is made as
- * usual: a network namespace applies at all (network_access is not full,
- * namespaces apply), we are root (no user namespace: the namespace must be
- * one the plugin holds no capability over), the run gets a new pid
- * namespace (when its init is reaped, no process of the run is left in the
- * namespace), the plugin's uid is not 0 (euid 0 owns /proc/sys/net
- * files of the namespace even without capabilities) and the filter denies
- * socket() (a plugin that cannot create a socket can leave nothing in the
- * namespace: no port, no abstract name, no IPv6 flow label, which can
- * outlive their process by up to 150 s).  A failed setns falls
- * back to a fresh namespace too.  c->layers.netns_reused says which
- * happened.  The caller must not hand the same namespace to two runs at
- * once, nor to the next run before this one's init was reaped.
+ * Whether a run under `p` may join a lent network namespace (sandbox_spawn_netns)
+ * instead of creating one: a network namespace applies at all
+ * (network_access is not full, namespaces apply: `pr`), we are root (no user
+ * namespace: the namespace must be one the plugin holds no capability
+ * over), the plugin's uid is not 0 (euid 0 owns /proc/sys/net files of the
+ * namespace even without capabilities) and the filter denies socket() (a
+ * plugin that cannot create a socket can leave nothing in the namespace: no
+ * port, no abstract name, no IPv6 flow label, which can outlive their
+ * process by up to 150 s).  The agent's pool asks the same question before
+ * it lends one (agent/netns.h).
+ */
+bool sandbox_netns_joinable(const struct sandbox_policy *p, const struct sandbox_probe *pr);
+
+/*
+ * The same as sandbox_spawn_fd, joining the network namespace `netns_fd`
+ * (setns, in the sandbox's init before it forks the plugin) instead of
+ * creating a fresh one; -1 = as sandbox_spawn_fd.  Borrowed: the caller
+ * keeps it open.  It is joined only when sandbox_netns_joinable() holds and
+ * the run gets a new pid namespace (when its init is reaped, no process of
+ * the run is left in the namespace), else a fresh namespace is made as
+ * usual; a failed setns falls back to a fresh namespace too.
+ * c->layers.netns_reused says which happened.  The caller must not hand the
+ * same namespace to two runs at once, nor to the next run before this one's
+ * init was reaped.
  */
 int sandbox_spawn_netns(const struct sandbox_policy *p, const struct sandbox_filter *f,
     const struct sandbox_probe *pr, const char *program, int program_fd, int netns_fd,
     char *const argv[], int stdin_fd, struct sandbox_child *c, char err[SANDBOX_ERR_LEN])
     WARN_UNUSED;
+
+/* Bring `lo` up in the calling thread's network namespace (it starts
+ * down in a new one).  0, or -errno (-ENETDOWN: it would not come up).
+ * Only syscalls: safe in a child between clone and exec. */
+int sandbox_loopback_up(void);
 
 /* Close the child's descriptors (does not kill or reap it) and remove its
  * cgroup, if any (killing what is left inside: call after reaping). */

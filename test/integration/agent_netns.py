@@ -125,11 +125,7 @@ def summary(res, out):
 
 
 try:
-    r = S.init()
-    T.check("orchestrator init", r.returncode == 0, r.stderr)
-    T.check("orchestrator up", S.start())
-    S.ctl_json("tenant", "add", "acme")
-    token = S.ctl_json("token", "create", "--tenant", "acme", "--uses", "5")["token"]
+    token = S.boot(T, 5)
     plugdir = os.path.join(S.tmp, "plugins")
     S.install_plugin(plugdir, "netinfo", os.path.join(PLUGINS, "agent_netinfo"))
 

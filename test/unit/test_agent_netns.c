@@ -144,18 +144,18 @@ test_wanted(void)
 	sandbox_policy_init_default(&p);
 	sandbox_probe_quick(&pr);
 	CHECK(pr.namespaces);
-	CHECK(netns_pool_wanted(&p, &pr));         /* root, uid 65534, restricted */
+	CHECK(sandbox_netns_joinable(&p, &pr));         /* root, uid 65534, restricted */
 	p.uid = 0;
-	CHECK(!netns_pool_wanted(&p, &pr));
+	CHECK(!sandbox_netns_joinable(&p, &pr));
 	p.uid = 65534;
 	p.network = SANDBOX_NET_FULL;
-	CHECK(!netns_pool_wanted(&p, &pr));
+	CHECK(!sandbox_netns_joinable(&p, &pr));
 	p.network = SANDBOX_NET_NONE;
-	CHECK(netns_pool_wanted(&p, &pr));
+	CHECK(sandbox_netns_joinable(&p, &pr));
 	p.namespaces = SANDBOX_NS_OFF;
-	CHECK(!netns_pool_wanted(&p, &pr));
+	CHECK(!sandbox_netns_joinable(&p, &pr));
 	p.namespaces = SANDBOX_NS_AUTO;
-	CHECK(netns_pool_wanted(&p, &pr));
+	CHECK(sandbox_netns_joinable(&p, &pr));
 	/* a plugin that may create sockets could leave state behind */
 	{
 		char err[SANDBOX_ERR_LEN];
@@ -163,9 +163,9 @@ test_wanted(void)
 		/* the default allowlist leaves socket out: a denylist instead */
 		CHECK_EQ_INT(sandbox_policy_set(&p, "allowed_syscalls=", err), 0);
 		CHECK_EQ_INT(sandbox_policy_set(&p, "blocked_syscalls=exec", err), 0);
-		CHECK(!netns_pool_wanted(&p, &pr));
+		CHECK(!sandbox_netns_joinable(&p, &pr));
 		CHECK_EQ_INT(sandbox_policy_set(&p, "blocked_syscalls=exec,socket", err), 0);
-		CHECK(netns_pool_wanted(&p, &pr));
+		CHECK(sandbox_netns_joinable(&p, &pr));
 	}
 	sandbox_policy_free(&p);
 }
@@ -295,7 +295,7 @@ unprivileged_checks(void)
 		code |= 4;
 	sandbox_policy_init_default(&p);
 	sandbox_probe_quick(&pr);
-	if (netns_pool_wanted(&p, &pr))
+	if (sandbox_netns_joinable(&p, &pr))
 		code |= 8;
 	sandbox_policy_free(&p);
 	netns_pool_close(&np);

@@ -13,6 +13,21 @@
 #include "sandbox/policy.h"
 #include "sandbox/scalloc.h"
 
+/* The static first chunk is free again: a new arena gets it. */
+static void
+check_static_chunk_free(void)
+{
+	struct sandbox_scarena *a = sandbox_scarena_new(0);
+	struct sandbox_scarena_stats st;
+
+	CHECK(a != NULL);
+	if (a != NULL) {
+		sandbox_scarena_stats(a, &st);
+		CHECK_EQ_INT(st.static_chunk, 1);
+	}
+	sandbox_scarena_free(a);
+}
+
 static void
 test_arena_rules(void)
 {
@@ -92,13 +107,7 @@ test_arena_rules(void)
 	}
 	sandbox_scarena_free(a);
 	/* ... and free again once the first one is gone. */
-	a = sandbox_scarena_new(0);
-	CHECK(a != NULL);
-	if (a != NULL) {
-		sandbox_scarena_stats(a, &st);
-		CHECK_EQ_INT(st.static_chunk, 1);
-	}
-	sandbox_scarena_free(a);
+	check_static_chunk_free();
 }
 
 /* The cap: past it NULL and ENOMEM, never more chunk memory than the cap. */
@@ -215,8 +224,6 @@ test_compile_cap(void)
 {
 	struct sandbox_policy p;
 	struct sandbox_filter f, lazy;
-	struct sandbox_scarena *a;
-	struct sandbox_scarena_stats st;
 	char err[SANDBOX_ERR_LEN] = "";
 	size_t caps[] = { 1024, 16 << 10, 64 << 10 };
 	size_t i;
@@ -235,13 +242,7 @@ test_compile_cap(void)
 		sandbox_filter_free(&f);
 	}
 	sandbox_scalloc_tune(0, false);
-	a = sandbox_scarena_new(0);
-	CHECK(a != NULL);
-	if (a != NULL) {
-		sandbox_scarena_stats(a, &st);
-		CHECK_EQ_INT(st.static_chunk, 1);
-	}
-	sandbox_scarena_free(a);
+	check_static_chunk_free();
 	/* And the default cap compiles again. */
 	err[0] = '\0';
 	CHECK_EQ_INT(sandbox_filter_build(&p, true, &f, err), 0);
